@@ -1,0 +1,1 @@
+"""The edges and the composition root: configuration, CLI, HTTP server, console, delivery."""

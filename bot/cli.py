@@ -1,0 +1,232 @@
+"""`approvals`: the one command line of the product."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TextIO
+
+from aiohttp import web
+
+from bot.audit_export import write_export
+from bot.composition import build_services
+from bot.console import ConsoleSession
+from bot.server import create_app
+from bot.settings import ConfigurationError, Settings, load_settings
+from bot.validation import parse_request
+from handlers.context import Services
+from policy.evaluate import evaluate, request_problems
+from policy.loader import PolicyError, load_policy
+from policy.routing import NoEligibleApprover
+from policy.simulate import describe
+from storage import audit
+from storage.database import Database
+from storage.migrate import current_revision, upgrade
+from storage.records import case_ref, parse_case_ref
+
+log = logging.getLogger("approvals")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="approvals", description="Procurement exception approvals in chat."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("serve", help="run the HTTP server (intake API, chat platforms, health)")
+    sub.add_parser("console", help="a local chat in this terminal, no Slack or Teams needed")
+    sub.add_parser("migrate", help="bring the database schema up to date")
+
+    audit_cmd = sub.add_parser("audit", help="verify or export the audit log")
+    audit_sub = audit_cmd.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
+    audit_sub.add_parser("verify", help="recompute the hash chain; non-zero exit if broken")
+    export = audit_sub.add_parser("export", help="write the audit log as CSV or JSON Lines")
+    export.add_argument("--format", choices=("csv", "jsonl"), default="jsonl")
+    export.add_argument("--case", help="only this case (EXC-000123)")
+    export.add_argument("--since", help="only events at or after this date (2026-01-31) or time")
+    export.add_argument("--output", type=Path, help="write here instead of standard output")
+
+    policy_cmd = sub.add_parser("policy", help="check a policy file or simulate an event")
+    policy_sub = policy_cmd.add_subparsers(dest="policy_command", required=True, metavar="ACTION")
+    check = policy_sub.add_parser("check", help="validate a policy file")
+    check.add_argument("file", type=Path)
+    simulate = policy_sub.add_parser("simulate", help="show what the policy does with an event")
+    simulate.add_argument("file", type=Path)
+    simulate.add_argument("--event", type=Path, required=True, help="an exception event (JSON)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "policy":
+        return _policy(args)
+    try:
+        settings = load_settings()
+    except ConfigurationError as error:
+        print(error, file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.APPROVALS_LOG_LEVEL.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        return asyncio.run(_run(args, settings))
+    except PolicyError as error:
+        print(f"The policy file has problems:\n{error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+async def _run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "migrate":
+        db = Database.from_url(settings.APPROVALS_DATABASE_URL)
+        try:
+            await upgrade(db)
+            print(f"database schema at revision {await current_revision(db)}")
+        finally:
+            await db.dispose()
+        return 0
+    if args.command == "audit":
+        return await _audit(args, settings)
+    services = await build_services(settings)
+    try:
+        if args.command == "console":
+            return await ConsoleSession(services, sys.stdin, sys.stdout).run()
+        return await _serve(services, settings)
+    finally:
+        await services.db.dispose()
+
+
+async def _serve(services: Services, settings: Settings) -> int:
+    app = create_app(services, api_token=settings.APPROVALS_API_TOKEN)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.APPROVALS_HOST, settings.APPROVALS_PORT)
+    await site.start()
+    log.info(
+        "serving on http://%s:%s (policy %s, version %s)",
+        settings.APPROVALS_HOST,
+        settings.APPROVALS_PORT,
+        services.policy.name,
+        services.policy.version[:12],
+    )
+    if not settings.APPROVALS_API_TOKEN:
+        log.warning("APPROVALS_API_TOKEN is not set: the intake API answers 503")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        log.info("shutting down")
+        await runner.cleanup()
+    return 0
+
+
+def _since(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        moment = datetime.combine(date.fromisoformat(text), datetime.min.time())
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+async def _audit(args: argparse.Namespace, settings: Settings) -> int:
+    db = Database.from_url(settings.APPROVALS_DATABASE_URL)
+    try:
+        if await current_revision(db) is None:
+            print(
+                "The database has no approvals schema yet: run `approvals migrate`.",
+                file=sys.stderr,
+            )
+            return 2
+        if args.audit_command == "verify":
+            async with db.reading() as conn:
+                result = await audit.verify(conn)
+            if result.ok:
+                print(f"audit log intact: {result.count} events verified")
+                return 0
+            where = f"event {result.broken_seq}" if result.broken_seq else "the chain head"
+            print(
+                f"audit log BROKEN at {where}: {result.problem} "
+                f"({result.count} events verified before it)",
+                file=sys.stderr,
+            )
+            return 1
+        return await _export(args, db)
+    finally:
+        await db.dispose()
+
+
+async def _export(args: argparse.Namespace, db: Database) -> int:
+    case = None
+    if args.case:
+        case_id = parse_case_ref(args.case)
+        if case_id is None:
+            print(f"{args.case!r} is not a case id like EXC-000123.", file=sys.stderr)
+            return 2
+        case = case_ref(case_id)
+    try:
+        since = _since(args.since) if args.since else None
+    except ValueError:
+        print(f"--since {args.since!r} is not a date like 2026-01-31.", file=sys.stderr)
+        return 2
+    out: TextIO
+    with contextlib.ExitStack() as stack:
+        if args.output:
+            out = stack.enter_context(args.output.open("w", encoding="utf-8", newline=""))
+        else:
+            out = sys.stdout
+        async with db.reading() as conn:
+            count = await write_export(
+                audit.stream_events(conn, case_ref=case, since=since), out, args.format
+            )
+    print(f"exported {count} events", file=sys.stderr)
+    return 0
+
+
+def _policy(args: argparse.Namespace) -> int:
+    try:
+        policy = load_policy(args.file)
+    except PolicyError as error:
+        print(f"{args.file}: {len(error.problems)} problem(s):", file=sys.stderr)
+        for problem in error.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    if args.policy_command == "check":
+        print(
+            f"{args.file}: OK: {policy.name}, version {policy.version[:12]}, "
+            f"{len(policy.people)} people, {len(policy.tiers)} tiers, {len(policy.rules)} rules"
+        )
+        return 0
+    try:
+        event = json.loads(args.event.read_text(encoding="utf-8"))
+        request = parse_request(event)
+    except (OSError, ValueError) as error:
+        print(f"{args.event}: cannot read the event: {error}", file=sys.stderr)
+        return 2
+    except Exception as error:
+        print(f"{args.event}: {error}", file=sys.stderr)
+        return 2
+    problems = request_problems(request, policy)
+    if problems:
+        for field, message in problems:
+            print(f"{args.event}: {field}: {message}", file=sys.stderr)
+        return 2
+    try:
+        print(describe(evaluate(request, policy), policy))
+    except NoEligibleApprover as error:
+        print(f"{args.event}: {error}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,226 @@
+"""The local console: a chat in the terminal, no Slack or Teams needed.
+
+It reads commands line by line (so it can be scripted and tested), runs them through the
+same handlers, outbox and card views as the chat platforms, and prints every delivered card
+with numbered buttons. `as dana` switches who you are.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import TextIO
+
+from bot.chat_commands import UsageError, parse_approvals_command, parse_exception_command
+from bot.conversation import Reply, run_command
+from bot.delivery import OutboxDeliverer
+from bot.messaging import PostedCard
+from bot.replies import error_text
+from cards import actions
+from cards.console import render_console
+from cards.view import Button, CardView
+from handlers.commands import Decide
+from handlers.context import Actor, Services
+from handlers.deciding import decide
+from handlers.errors import RationaleRequired
+from policy.model import Person
+from storage.records import Action
+
+PLATFORM = "console"
+
+CONSOLE_HELP = """\
+Console commands:
+  as PERSON            act as someone from the policy (id or email); `people` lists them
+  whoami               who you are now
+  N [rationale]        press button [N] on a card (also: press N [rationale])
+  /exception ...       file and follow exceptions (/exception help)
+  /approvals ...       your approvals queue (/approvals help)
+  quit                 leave (end of input works too)
+Lines starting with # are ignored, so scripts can carry comments."""
+
+_ACTIONS = {
+    actions.APPROVE: "approve",
+    actions.REJECT: "reject",
+    actions.REQUEST_INFO: "request_info",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Pressable:
+    button: Button
+    case_ref: str
+
+
+class ButtonBoard:
+    """Numbers every button the console shows, so `3` means one button of one card."""
+
+    def __init__(self) -> None:
+        self._buttons: dict[int, _Pressable] = {}
+        self._next = 1
+
+    def number(self, view: CardView) -> list[int]:
+        numbers = []
+        for button in view.buttons:
+            self._buttons[self._next] = _Pressable(button, view.case_ref)
+            numbers.append(self._next)
+            self._next += 1
+        return numbers
+
+    def get(self, number: int) -> _Pressable | None:
+        return self._buttons.get(number)
+
+
+class ConsoleMessenger:
+    """Delivers outbox messages by printing them. Everyone's cards show in one terminal."""
+
+    platform = PLATFORM
+
+    def __init__(self, out: TextIO, board: ButtonBoard) -> None:
+        self.out = out
+        self.board = board
+        self._last_shown: dict[str, str] = {}
+        self._cards = 0
+
+    def reaches(self, person: Person) -> bool:
+        return True
+
+    def _show(self, heading: str, view: CardView) -> None:
+        plain = render_console(view)
+        if view.buttons or self._last_shown.get(view.case_ref) != plain:
+            print(heading, file=self.out)
+            print(render_console(view, self.board.number(view)), file=self.out)
+            self._last_shown[view.case_ref] = plain
+        else:
+            print(f"{heading} (unchanged from the card above)", file=self.out)
+
+    async def post_card(self, person: Person, view: CardView) -> PostedCard:
+        self._cards += 1
+        self._show(f"→ card for {person.name} ({person.id}):", view)
+        return PostedCard(channel=person.id, message_id=str(self._cards))
+
+    async def update_card(self, person: Person, where: PostedCard, view: CardView) -> None:
+        self._show(f"↻ card updated for {person.name} ({person.id}):", view)
+
+    async def notify(self, person: Person, text: str) -> None:
+        print(f"→ message for {person.name} ({person.id}): {text}", file=self.out)
+
+
+class ConsoleSession:
+    def __init__(self, services: Services, inp: TextIO, out: TextIO) -> None:
+        self.svc = services
+        self.inp = inp
+        self.out = out
+        self.board = ButtonBoard()
+        self.messenger = ConsoleMessenger(out, self.board)
+        self.deliverer = OutboxDeliverer(services, [self.messenger])
+        self.me: Person | None = next(iter(services.policy.people.values()), None)
+        self._pending_line: str | None = None
+
+    def say(self, text: str) -> None:
+        print(text, file=self.out)
+
+    async def _read(self, prompt: str) -> str | None:
+        if self.inp.isatty():
+            self.out.write(prompt)
+            self.out.flush()
+        line = await asyncio.to_thread(self.inp.readline)
+        return None if line == "" else line.rstrip("\n")
+
+    async def run(self) -> int:
+        policy = self.svc.policy
+        self.say(f"Approvals console. Policy: {policy.name} (version {policy.version[:12]}).")
+        self.say("Type `help` for commands, `people` for who is who.")
+        if self.me:
+            self.say(f"You are {self.me.name} ({self.me.id}).")
+        await self.deliverer.deliver_due()
+        while True:
+            line = await self._read(f"{self.me.id if self.me else '?'}> ")
+            if line is None:
+                break
+            text = line.strip()
+            if not text or text.startswith("#"):
+                continue
+            if text in ("quit", "exit"):
+                break
+            await self.handle(text)
+            await self.deliverer.deliver_due()
+        self.say("Bye.")
+        return 0
+
+    async def handle(self, text: str) -> None:
+        head, _, rest = text.partition(" ")
+        if head == "help":
+            self.say(CONSOLE_HELP)
+        elif head == "people":
+            self._people()
+        elif head == "whoami":
+            self.say(f"You are {self.me.name} ({self.me.id})." if self.me else "You are nobody.")
+        elif head == "as":
+            self._switch(rest.strip())
+        elif head == "press" or head.isdigit():
+            await self._press(rest if head == "press" else text)
+        elif head in ("/exception", "/approvals"):
+            await self._command(head, rest)
+        else:
+            self.say(f"Unknown command {head!r}. Type `help`.")
+
+    def _people(self) -> None:
+        for person in self.svc.policy.people.values():
+            roles = f" [{', '.join(sorted(person.roles))}]" if person.roles else ""
+            self.say(f"  {person.id:<10} {person.name} <{person.email}>{roles}")
+
+    def _switch(self, who: str) -> None:
+        person = self.svc.policy.find_person(who) if who else None
+        if person is None:
+            self.say(f"Nobody called {who!r} in the policy. Type `people` to see who is.")
+            return
+        self.me = person
+        self.say(f"You are now {person.name} ({person.id}).")
+
+    def _actor(self) -> Actor | None:
+        if self.me is None:
+            self.say("Choose who you are first: `as PERSON`.")
+            return None
+        return Actor(self.me.id, PLATFORM)
+
+    async def _command(self, head: str, rest: str) -> None:
+        actor = self._actor()
+        if actor is None:
+            return
+        try:
+            parse = parse_exception_command if head == "/exception" else parse_approvals_command
+            command = parse(rest)
+        except UsageError as error:
+            self.say(str(error))
+            return
+        self._reply(await run_command(self.svc, actor, command))
+
+    def _reply(self, reply: Reply) -> None:
+        self.say(reply.text)
+        for card in reply.cards:
+            self.say(render_console(card, self.board.number(card)))
+
+    async def _press(self, args: str) -> None:
+        number_text, _, rationale = args.strip().partition(" ")
+        pressable = self.board.get(int(number_text)) if number_text.isdigit() else None
+        if pressable is None:
+            self.say(f"There is no button [{number_text}] on the cards shown.")
+            return
+        actor = self._actor()
+        parsed = actions.parse_button_value(pressable.button.value)
+        if actor is None or parsed is None:
+            return
+        case_id, step_id = parsed
+        action = Action(_ACTIONS[pressable.button.action_id])
+        decision = Decide(case_id, action, rationale.strip() or None, step_id)
+        try:
+            try:
+                result = await decide(self.svc, actor, decision)
+            except RationaleRequired as needed:
+                self.say(needed.message)
+                answer = await self._read("Rationale: ")
+                decision = Decide(case_id, action, answer, step_id)
+                result = await decide(self.svc, actor, decision)
+            self.say(result.message)
+        except Exception as error:
+            self.say(error_text(error))

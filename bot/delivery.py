@@ -1,0 +1,117 @@
+"""The outbox deliverer: sends pending messages through the platforms' messengers.
+
+Cards are rendered from the case's state at delivery time, and a card that already exists is
+updated in place, so delivering a message twice is harmless. A failure leaves the message in
+the outbox for a later attempt with exponential backoff (or the platform's Retry-After).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import timedelta
+
+from bot.card_views import build_card_view
+from bot.messaging import DeliveryError, Messenger, PostedCard
+from handlers.context import Services
+from handlers.queries import case_details
+from policy.model import Person
+from storage import outbox
+from storage.outbox import CardRef, MessageKind, PendingMessage
+
+log = logging.getLogger(__name__)
+
+BASE_BACKOFF = timedelta(seconds=5)
+MAX_BACKOFF = timedelta(minutes=15)
+
+
+def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
+    if retry_after is not None:
+        return timedelta(seconds=max(retry_after, 0.0))
+    doubling = 1 << min(max(attempts, 0), 16)
+    return min(BASE_BACKOFF * doubling, MAX_BACKOFF)
+
+
+class OutboxDeliverer:
+    def __init__(self, services: Services, messengers: Sequence[Messenger]) -> None:
+        self.services = services
+        self.messengers = {m.platform: m for m in messengers}
+
+    async def deliver_due(self, limit: int = 100) -> int:
+        """Deliver what is due now; returns how many messages were delivered."""
+        svc = self.services
+        async with svc.db.reading() as conn:
+            batch = await outbox.due(conn, svc.clock.now(), limit)
+        delivered = 0
+        for message in batch:
+            try:
+                await self._deliver(message)
+            except DeliveryError as error:
+                log.warning("delivery of outbox message %s failed: %s", message.id, error)
+                retry_in = backoff(message.attempts, error.retry_after)
+                async with svc.db.transaction() as conn:
+                    await outbox.mark_failed(conn, message, str(error), svc.clock.now(), retry_in)
+                continue
+            async with svc.db.transaction() as conn:
+                await outbox.mark_delivered(conn, message.id, svc.clock.now())
+            delivered += 1
+        return delivered
+
+    def _person(self, person_id: str | None) -> Person | None:
+        return self.services.policy.person(person_id) if person_id else None
+
+    async def _deliver(self, message: PendingMessage) -> None:
+        person = self._person(message.recipient)
+        if message.kind is MessageKind.NOTIFY:
+            if person is not None and message.text:
+                for messenger in self._reaching(person):
+                    await messenger.notify(person, message.text)
+        elif message.kind is MessageKind.POST_CARD:
+            if person is not None and message.case_id is not None:
+                await self._post_card(message.case_id, person)
+        elif message.case_id is not None:
+            await self._update_cards(message.case_id)
+
+    def _reaching(self, person: Person) -> list[Messenger]:
+        return [m for m in self.messengers.values() if m.reaches(person)]
+
+    async def _post_card(self, case_id: int, person: Person) -> None:
+        """Post the card on every platform that reaches the person, or update the one there.
+
+        Each posted card's reference is saved at once, so a retry after a partial failure
+        updates what was posted instead of posting it again.
+        """
+        svc = self.services
+        details = await case_details(svc, case_id)
+        view = build_card_view(svc.policy, details, person.id)
+        async with svc.db.reading() as conn:
+            existing = {
+                ref.platform: ref
+                for ref in await outbox.card_refs_for_case(conn, case_id)
+                if ref.person == person.id
+            }
+        for messenger in self._reaching(person):
+            known = existing.get(messenger.platform)
+            if known is not None:
+                where = PostedCard(known.channel, known.message_id)
+                await messenger.update_card(person, where, view)
+            else:
+                posted = await messenger.post_card(person, view)
+                ref = CardRef(
+                    case_id, person.id, messenger.platform, posted.channel, posted.message_id
+                )
+                async with svc.db.transaction() as conn:
+                    await outbox.save_card_ref(conn, ref, svc.clock.now())
+
+    async def _update_cards(self, case_id: int) -> None:
+        svc = self.services
+        details = await case_details(svc, case_id)
+        async with svc.db.reading() as conn:
+            refs = await outbox.card_refs_for_case(conn, case_id)
+        for ref in refs:
+            messenger = self.messengers.get(ref.platform)
+            person = self._person(ref.person)
+            if messenger is None or person is None:
+                continue
+            view = build_card_view(svc.policy, details, person.id)
+            await messenger.update_card(person, PostedCard(ref.channel, ref.message_id), view)

@@ -1,0 +1,44 @@
+"""The messaging port: what the approval lifecycle needs from a chat platform.
+
+Shaped by the lifecycle, not by any SDK: post a card to a person, update a card where it
+already is, send a person a direct message. Each platform adapter implements it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from cards.view import CardView
+from policy.model import Person
+
+
+@dataclass(frozen=True, slots=True)
+class PostedCard:
+    """Where a posted card lives (Slack: channel + ts; Teams: conversation + activity id)."""
+
+    channel: str
+    message_id: str
+
+
+class DeliveryError(Exception):
+    """The platform refused or failed; `retry_after` (seconds) if it said when to try again."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, permanent: bool = False):
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.permanent = permanent
+
+
+class Messenger(Protocol):
+    platform: str
+
+    def reaches(self, person: Person) -> bool:
+        """Whether this platform can message `person` (they have an id on it)."""
+        ...
+
+    async def post_card(self, person: Person, view: CardView) -> PostedCard: ...
+
+    async def update_card(self, person: Person, where: PostedCard, view: CardView) -> None: ...
+
+    async def notify(self, person: Person, text: str) -> None: ...

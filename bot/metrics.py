@@ -1,0 +1,47 @@
+"""Prometheus metrics, on a registry of the app's own (so tests can build many apps)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+
+@dataclass(frozen=True)
+class Metrics:
+    registry: CollectorRegistry
+    http_requests: Counter
+    http_seconds: Histogram
+    cases_filed: Counter
+    decisions: Counter
+
+    @staticmethod
+    def create() -> Metrics:
+        registry = CollectorRegistry()
+        return Metrics(
+            registry=registry,
+            http_requests=Counter(
+                "approvals_http_requests",
+                "HTTP requests answered, by route and status code.",
+                ["route", "status"],
+                registry=registry,
+            ),
+            http_seconds=Histogram(
+                "approvals_http_request_seconds",
+                "Time to answer an HTTP request, by route.",
+                ["route"],
+                registry=registry,
+            ),
+            cases_filed=Counter(
+                "approvals_cases_filed",
+                "Exceptions filed, by the policy's outcome.",
+                ["outcome"],
+                registry=registry,
+            ),
+            decisions=Counter(
+                "approvals_decisions",
+                "Decisions recorded, by action.",
+                ["action"],
+                registry=registry,
+            ),
+        )

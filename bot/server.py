@@ -1,0 +1,54 @@
+"""The aiohttp application: every HTTP route of `approvals serve`, built from injected parts."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from bot.http_errors import METRICS_KEY, errors_and_metrics
+from bot.intake import API_TOKEN_KEY, SERVICES_KEY, add_intake_routes
+from bot.metrics import Metrics
+from handlers.context import Services
+
+log = logging.getLogger(__name__)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    svc = request.app[SERVICES_KEY]
+    try:
+        await svc.db.ping()
+    except Exception as error:
+        log.warning("readiness: database unreachable: %s", error)
+        return web.json_response({"status": "unavailable", "database": "unreachable"}, status=503)
+    return web.json_response(
+        {"status": "ok", "database": "ok", "policy_version": svc.policy.version}
+    )
+
+
+async def metrics(request: web.Request) -> web.Response:
+    body = generate_latest(request.app[METRICS_KEY].registry)
+    response = web.Response(body=body)
+    response.content_type = CONTENT_TYPE_LATEST.split(";")[0]
+    response.charset = "utf-8"
+    return response
+
+
+def create_app(
+    services: Services, *, api_token: str | None, metrics_: Metrics | None = None
+) -> web.Application:
+    app = web.Application(middlewares=[errors_and_metrics])
+    app[SERVICES_KEY] = services
+    app[METRICS_KEY] = metrics_ or Metrics.create()
+    if api_token:
+        app[API_TOKEN_KEY] = api_token
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics)
+    add_intake_routes(app)
+    return app

@@ -1,0 +1,81 @@
+"""Configuration: environment variables, read once into a typed object that fails fast."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+import policy
+
+# The example policy ships inside the policy package, so it is found installed or not.
+BUNDLED_POLICY = Path(policy.__file__).resolve().parent / "examples" / "acme.yaml"
+
+
+class ConfigurationError(Exception):
+    """Start-up cannot continue; the message names the variable to fix."""
+
+
+# A platform is mounted when its variables are set; half a set is an error naming the rest.
+_SLACK_HTTP = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
+_TEAMS = ("TEAMS_APP_ID", "TEAMS_APP_PASSWORD", "TEAMS_TENANT_ID")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=True)
+
+    APPROVALS_DATABASE_URL: str = "sqlite+aiosqlite:///approvals.db"
+    APPROVALS_POLICY_FILE: Path = BUNDLED_POLICY
+    APPROVALS_API_TOKEN: str | None = None
+    APPROVALS_HOST: str = "127.0.0.1"
+    APPROVALS_PORT: int = Field(default=3000, ge=0, le=65535)
+    APPROVALS_SWEEP_SECONDS: float = Field(default=30.0, gt=0)
+    APPROVALS_LOG_LEVEL: str = "INFO"
+
+    SLACK_BOT_TOKEN: str | None = None
+    SLACK_SIGNING_SECRET: str | None = None
+    SLACK_APP_TOKEN: str | None = None
+    SLACK_API_URL: str | None = None
+
+    TEAMS_APP_ID: str | None = None
+    TEAMS_APP_PASSWORD: str | None = None
+    TEAMS_TENANT_ID: str | None = None
+    TEAMS_AUTHORITY: str | None = None
+    TEAMS_OPENID_METADATA_URL: str | None = None
+
+    @model_validator(mode="after")
+    def _whole_platforms(self) -> Settings:
+        for names in (_SLACK_HTTP, _TEAMS):
+            present = [n for n in names if getattr(self, n)]
+            missing = [n for n in names if not getattr(self, n)]
+            if present and missing:
+                raise ValueError(
+                    f"{', '.join(present)} set but {', '.join(missing)} missing: "
+                    "set every variable of the platform, or none"
+                )
+        if self.SLACK_APP_TOKEN and not self.SLACK_BOT_TOKEN:
+            raise ValueError("SLACK_APP_TOKEN set but SLACK_BOT_TOKEN missing")
+        return self
+
+    @property
+    def slack_enabled(self) -> bool:
+        return bool(self.SLACK_BOT_TOKEN)
+
+    @property
+    def teams_enabled(self) -> bool:
+        return bool(self.TEAMS_APP_ID)
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Settings from the environment (or `environ`), with one readable error if they are wrong."""
+    try:
+        if environ is None:
+            return Settings()
+        return Settings.model_validate(environ)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'configuration'}: {e['msg']}"
+            for e in error.errors()
+        )
+        raise ConfigurationError(f"Configuration error: {problems}") from None

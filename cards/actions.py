@@ -1,0 +1,28 @@
+"""Button action ids: the one vocabulary the renderers emit and the adapters parse back.
+
+An adapter that receives an id not listed here logs it and drops the press.
+"""
+
+from __future__ import annotations
+
+import re
+
+APPROVE = "exc_approve"
+REJECT = "exc_reject"
+REQUEST_INFO = "exc_request_info"
+
+ALL = (APPROVE, REJECT, REQUEST_INFO)
+
+_VALUE = re.compile(r"^case:(\d{1,9}):step:(\d{1,12})$")
+
+
+def button_value(case_id: int, step_id: int) -> str:
+    return f"case:{case_id}:step:{step_id}"
+
+
+def parse_button_value(value: str) -> tuple[int, int] | None:
+    """(case id, step id) from a button value, or None if it is not one of ours."""
+    match = _VALUE.match(value)
+    if match is None:
+        return None
+    return int(match.group(1)), int(match.group(2))

@@ -1,0 +1,51 @@
+"""The card as plain text for the local console, with numbered buttons."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from cards.limits import CONSOLE_HISTORY_LINES, CONSOLE_TEXT, truncate
+from cards.view import CardView
+
+RULE = "─" * 60
+
+
+def render_console(view: CardView, numbers: Sequence[int] = ()) -> str:
+    """`numbers[i]` is the number the console assigned to `view.buttons[i]`."""
+    lines = [
+        RULE,
+        f"{view.case_ref}  {truncate(view.title, CONSOLE_TEXT)}  [{view.status.upper()}]",
+        f"{view.exception_title}",
+    ]
+    lines += [f"  {fact.label}: {truncate(fact.value, CONSOLE_TEXT)}" for fact in view.facts]
+    if view.references:
+        lines.append("  References: " + ", ".join(f"{r.label} {r.value}" for r in view.references))
+    if view.playbook:
+        lines.append(f"  Playbook: {view.playbook}")
+    if view.rules:
+        lines.append("Policy:")
+        for rule in view.rules:
+            link = f" <{rule.url}>" if rule.url else ""
+            lines.append(f"  • {rule.ref}{link}")
+            lines.append(f"      because {truncate(rule.why, CONSOLE_TEXT)}")
+    if view.flags:
+        lines.append("Risk flags: " + ", ".join(view.flags))
+    if view.route:
+        lines.append("Route:")
+        lines += [f"  {i}. {s.tier}: {s.summary}" for i, s in enumerate(view.route, start=1)]
+    if view.due:
+        lines.append(f"Due: {view.due}")
+    if view.history:
+        lines.append("History:")
+        shown = view.history[-CONSOLE_HISTORY_LINES:]
+        if len(view.history) > len(shown):
+            lines.append(f"  ({len(view.history) - len(shown)} earlier entries not shown)")
+        lines += [f"  {h.at}  {truncate(h.text, CONSOLE_TEXT)}" for h in shown]
+    if view.notice:
+        lines.append(f"Note: {view.notice}")
+    if view.buttons and numbers:
+        lines.append(
+            "  ".join(f"[{n}] {b.label}" for n, b in zip(numbers, view.buttons, strict=False))
+        )
+    lines.append(RULE)
+    return "\n".join(lines)

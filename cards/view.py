@@ -1,0 +1,64 @@
+"""The card view: everything an approval card shows, already worded, for any platform."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    label: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class RuleLine:
+    """A rule that fired: its policy reference, a link to it, and why it fired."""
+
+    ref: str
+    url: str | None
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
+class StepLine:
+    tier: str
+    status: str  # waiting | open | approved | rejected | cancelled
+    summary: str  # "approved by Lee Park at 2026-03-02 09:14 UTC", "waiting for Dana Reyes"
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryLine:
+    at: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    action_id: str  # one of cards.actions
+    label: str
+    value: str  # cards.actions.button_value(case_id, step_id)
+    style: str | None = None  # "primary" | "danger" | None
+
+
+@dataclass(frozen=True, slots=True)
+class CardView:
+    case_ref: str
+    title: str
+    status: str  # pending | approved | rejected | withdrawn | expired | revoked
+    headline: str  # one line for notifications and screen readers
+    exception_title: str
+    facts: tuple[Fact, ...]
+    references: tuple[Fact, ...] = ()
+    rules: tuple[RuleLine, ...] = ()
+    flags: tuple[str, ...] = ()
+    route: tuple[StepLine, ...] = ()
+    due: str | None = None
+    history: tuple[HistoryLine, ...] = ()
+    buttons: tuple[Button, ...] = field(default=())
+    playbook: str | None = None
+    notice: str | None = None  # e.g. "Policy requires a rationale to approve."
+
+    @property
+    def is_final(self) -> bool:
+        return self.status != "pending"

@@ -1,0 +1,46 @@
+"""The commands the edges send: frozen, platform-free, one per use case."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from policy.request import ExceptionRequest
+from storage.records import Action
+
+
+@dataclass(frozen=True, slots=True)
+class FileException:
+    request: ExceptionRequest
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Decide:
+    """Approve, reject or ask for information on the case's open step.
+
+    `step_id` is the step the card showed; if that step is no longer open, the press was made
+    on a stale card and is refused instead of landing on a later step.
+    """
+
+    case_id: int
+    action: Action
+    rationale: str | None = None
+    step_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Comment:
+    case_id: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Withdraw:
+    case_id: int
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Revoke:
+    case_id: int
+    reason: str

@@ -1,0 +1,152 @@
+"""The raw shape of a policy file, as pydantic models. Unknown keys are errors.
+
+Top level: `name`, `people`, `taxonomy`, `tiers`, `rules` and `defaults` are required (`rules`
+may be an empty list; the others need at least one entry); `groups` is optional.
+
+Required per entry: a person's `id`, `name`, `email`; a taxonomy entry's `code`, `title`; a
+tier's `id`, `approvers`, `sla`; a rule's `id`, `when` (plus exactly one of `route` or
+`outcome`, checked by the loader); `defaults.route` (a non-empty list of tier ids).
+Everything else is optional, with these defaults: tier `mode: any`, `on_timeout: escalate`,
+no reminders, no backup; rule `rationale: optional`, no flags.
+
+These models check each value on its own (types, durations, ids, enumerations). Whether
+references point anywhere (tier ids, person ids, groups) is checked in `policy.checks`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StringConstraints,
+)
+
+from policy.durations import parse_duration
+
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def _check_id(value: str) -> str:
+    if not _ID.fullmatch(value):
+        raise ValueError(f"{value!r} is not a valid id: use letters, digits, '-', '_' and '.'")
+    return value
+
+
+def _check_email(value: str) -> str:
+    if not _EMAIL.fullmatch(value):
+        raise ValueError(f"{value!r} is not an email address")
+    return value
+
+
+def _check_duration(value: object) -> object:
+    # Durations stay text here (the version hashes what was meant, see policy.version);
+    # a number such as `sla: 90` is rejected with the same hint as any other bad duration.
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        parse_duration(str(value))
+    return value
+
+
+def _check_mode(value: object) -> object:
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value < 1:
+            raise ValueError(f"mode {value} asks for fewer than 1 approval; use 1 or more")
+        return value
+    if value in ("any", "all"):
+        return value
+    raise ValueError(f"must be any, all or a number of approvals, not {value!r}")
+
+
+def _condition_text(value: object) -> object:
+    # `when: true` is a fine catch-all; YAML reads it as a boolean, CEL wants the text.
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
+
+
+Id = Annotated[str, AfterValidator(_check_id)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+Email = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_check_email)]
+Duration = Annotated[str, BeforeValidator(_check_duration)]
+Mode = Annotated[str | StrictInt, BeforeValidator(_check_mode)]
+Condition = Annotated[
+    str, BeforeValidator(_condition_text), StringConstraints(strip_whitespace=True, min_length=1)
+]
+
+
+class _Raw(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RawPerson(_Raw):
+    id: Id
+    name: Text
+    email: Email
+    slack: Text | None = None
+    teams: Text | None = None
+    aad: Text | None = None
+    manager: str | None = None
+    delegate: str | None = None
+    roles: list[Literal["admin", "auditor"]] = []
+
+
+class RawExceptionType(_Raw):
+    code: Id
+    title: Text
+    owner: str | None = None
+    playbook: Text | None = None
+    sla: Duration | None = None
+
+
+class RawTier(_Raw):
+    id: Id
+    approvers: list[str]
+    mode: Mode = "any"
+    sla: Duration
+    remind_every: Duration | None = None
+    escalate_after: Annotated[StrictInt, Field(ge=0)] | None = None
+    on_timeout: Literal["escalate", "approve", "reject", "expire"] = "escalate"
+    backup: list[str] = []
+
+
+class RawRule(_Raw):
+    id: Id
+    when: Condition
+    route: list[str] | None = None
+    outcome: Literal["approve", "reject"] | None = None
+    ref: Text | None = None
+    url: Text | None = None
+    flags: list[Text] = []
+    rationale: Literal["required", "optional"] = "optional"
+
+
+class RawDefaults(_Raw):
+    route: Annotated[list[str], Field(min_length=1)]
+
+
+class RawPolicy(_Raw):
+    name: Text
+    people: Annotated[list[RawPerson], Field(min_length=1)]
+    groups: dict[Id, list[str]] = {}
+    taxonomy: Annotated[list[RawExceptionType], Field(min_length=1)]
+    tiers: Annotated[list[RawTier], Field(min_length=1)]
+    rules: list[RawRule]
+    defaults: RawDefaults
+
+
+# The keys each part of the file accepts, for "did you mean" hints.
+KEYS: dict[str, tuple[str, ...]] = {
+    "": tuple(RawPolicy.model_fields),
+    "people": tuple(RawPerson.model_fields),
+    "taxonomy": tuple(RawExceptionType.model_fields),
+    "tiers": tuple(RawTier.model_fields),
+    "rules": tuple(RawRule.model_fields),
+    "defaults": tuple(RawDefaults.model_fields),
+}

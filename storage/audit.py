@@ -1,0 +1,237 @@
+"""The tamper-evident audit log: every event is hash-chained to the one before.
+
+hash = SHA-256(prev_hash || canonical(event)), where canonical() is JSON with sorted keys and
+no whitespace over every field an auditor reads. Changing, inserting or removing any event
+breaks every hash after it; the database refuses UPDATE and DELETE outright (triggers), and
+`verify` recomputes the whole chain.
+
+Appends must be serialized. The unit of work guarantees it: SQLite transactions begin
+IMMEDIATE, and PostgreSQL write transactions take `CHAIN_LOCK` (an advisory lock) first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from storage.tables import audit_events, audit_head
+
+GENESIS_HASH = "0" * 64
+CHAIN_LOCK = 0x61756469  # pg_advisory_xact_lock key shared by every writer
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    """What a handler records; seq, hashes and time are assigned when it is appended."""
+
+    actor: str
+    action: str
+    case_ref: str | None = None
+    step_id: int | None = None
+    rationale: str | None = None
+    policy_version: str | None = None
+    platform: str | None = None
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    seq: int
+    at: datetime
+    actor: str
+    action: str
+    case_ref: str | None
+    step_id: int | None
+    rationale: str | None
+    policy_version: str | None
+    platform: str | None
+    data: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def format_time(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def event_hash(
+    *,
+    prev_hash: str,
+    seq: int,
+    at: datetime,
+    actor: str,
+    action: str,
+    case_ref: str | None,
+    step_id: int | None,
+    rationale: str | None,
+    policy_version: str | None,
+    platform: str | None,
+    data_json: str,
+) -> str:
+    body = canonical_json(
+        {
+            "seq": seq,
+            "at": format_time(at),
+            "actor": actor,
+            "action": action,
+            "case": case_ref,
+            "step": step_id,
+            "rationale": rationale,
+            "policy_version": policy_version,
+            "platform": platform,
+            "data": data_json,
+        }
+    )
+    return hashlib.sha256(prev_hash.encode("ascii") + body.encode("utf-8")).hexdigest()
+
+
+async def append(conn: AsyncConnection, events: list[AuditEvent], at: datetime) -> None:
+    """Append events in order, chained after the current head. Caller holds the chain lock."""
+    if not events:
+        return
+    head = (await conn.execute(select(audit_head.c.seq, audit_head.c.hash))).first()
+    seq, prev = (head.seq, head.hash) if head else (0, GENESIS_HASH)
+    rows = []
+    for event in events:
+        seq += 1
+        data_json = canonical_json(dict(event.data))
+        digest = event_hash(
+            prev_hash=prev,
+            seq=seq,
+            at=at,
+            actor=event.actor,
+            action=event.action,
+            case_ref=event.case_ref,
+            step_id=event.step_id,
+            rationale=event.rationale,
+            policy_version=event.policy_version,
+            platform=event.platform,
+            data_json=data_json,
+        )
+        rows.append(
+            {
+                "seq": seq,
+                "at": at,
+                "actor": event.actor,
+                "action": event.action,
+                "case_ref": event.case_ref,
+                "step_id": event.step_id,
+                "rationale": event.rationale,
+                "policy_version": event.policy_version,
+                "platform": event.platform,
+                "data": data_json,
+                "prev_hash": prev,
+                "hash": digest,
+            }
+        )
+        prev = digest
+    await conn.execute(insert(audit_events), rows)
+    if head is None:
+        await conn.execute(insert(audit_head).values(id=1, seq=seq, hash=prev))
+    else:
+        await conn.execute(
+            update(audit_head).where(audit_head.c.id == 1).values(seq=seq, hash=prev)
+        )
+
+
+def _record(row: Any) -> AuditRecord:
+    return AuditRecord(
+        seq=row.seq,
+        at=row.at,
+        actor=row.actor,
+        action=row.action,
+        case_ref=row.case_ref,
+        step_id=row.step_id,
+        rationale=row.rationale,
+        policy_version=row.policy_version,
+        platform=row.platform,
+        data=json.loads(row.data),
+        prev_hash=row.prev_hash,
+        hash=row.hash,
+    )
+
+
+async def events_for_case(conn: AsyncConnection, case_ref: str) -> list[AuditRecord]:
+    result = await conn.execute(
+        select(audit_events).where(audit_events.c.case_ref == case_ref).order_by(audit_events.c.seq)
+    )
+    return [_record(row) for row in result]
+
+
+async def stream_events(
+    conn: AsyncConnection,
+    *,
+    case_ref: str | None = None,
+    since: datetime | None = None,
+    batch: int = 5000,
+) -> AsyncIterator[AuditRecord]:
+    """Every event in chain order, optionally filtered, without loading the log into memory."""
+    query = select(audit_events).order_by(audit_events.c.seq)
+    if case_ref is not None:
+        query = query.where(audit_events.c.case_ref == case_ref)
+    if since is not None:
+        query = query.where(audit_events.c.at >= since)
+    result = await conn.stream(query.execution_options(yield_per=batch))
+    async for row in result:
+        yield _record(row)
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyResult:
+    count: int
+    broken_seq: int | None = None
+    problem: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.broken_seq is None and self.problem is None
+
+
+async def verify(conn: AsyncConnection, batch: int = 5000) -> VerifyResult:
+    """Recompute the chain from the first event; name the first event that does not fit."""
+    prev = GENESIS_HASH
+    expected_seq = 1
+    count = 0
+    query = select(audit_events).order_by(audit_events.c.seq).execution_options(yield_per=batch)
+    result = await conn.stream(query)
+    async for row in result:
+        if row.seq != expected_seq:
+            return VerifyResult(count, row.seq, f"expected event {expected_seq}, found {row.seq}")
+        if row.prev_hash != prev:
+            return VerifyResult(count, row.seq, "its prev_hash does not match the event before")
+        digest = event_hash(
+            prev_hash=prev,
+            seq=row.seq,
+            at=row.at,
+            actor=row.actor,
+            action=row.action,
+            case_ref=row.case_ref,
+            step_id=row.step_id,
+            rationale=row.rationale,
+            policy_version=row.policy_version,
+            platform=row.platform,
+            data_json=row.data,
+        )
+        if digest != row.hash:
+            return VerifyResult(count, row.seq, "its content does not match its hash")
+        prev = digest
+        expected_seq += 1
+        count += 1
+    head = (await conn.execute(select(audit_head.c.seq, audit_head.c.hash))).first()
+    head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS_HASH)
+    if (head_seq, head_hash) != (count, prev):
+        return VerifyResult(
+            count, None, f"the chain head says {head_seq} events but {count} were found"
+        )
+    return VerifyResult(count)

@@ -1,0 +1,290 @@
+"""Reading and writing cases, their steps, assignments and decisions.
+
+Changes to a case or a step are compare-and-set on its `version`: the update names the
+version it read, and a zero row count means someone else changed it first.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from storage.records import (
+    Action,
+    CaseRecord,
+    CaseStatus,
+    DecisionRecord,
+    StepRecord,
+    StepStatus,
+)
+from storage.tables import assignments, cases, decisions, steps
+
+
+@dataclass(frozen=True, slots=True)
+class NewCase:
+    status: CaseStatus
+    code: str
+    title: str
+    requester: str
+    amount: float | None
+    currency: str | None
+    request: dict[str, Any]
+    outcome: str
+    rules: list[dict[str, Any]]
+    skipped_rules: list[dict[str, Any]]
+    flags: list[str]
+    rationale_required: bool
+    policy_version: str
+    source: str | None
+    external_id: str | None
+    idempotency_key: str | None
+    request_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewStep:
+    position: int
+    tier: str
+    mode: str
+    required: int
+    approvers: tuple[str, ...]
+    status: StepStatus
+    opened_at: datetime | None
+    due_at: datetime | None
+
+
+def _case(row: Any) -> CaseRecord:
+    return CaseRecord(
+        id=row.id,
+        status=CaseStatus(row.status),
+        code=row.code,
+        title=row.title,
+        requester=row.requester,
+        amount=row.amount,
+        currency=row.currency,
+        request=row.request,
+        outcome=row.outcome,
+        rules=row.rules,
+        skipped_rules=row.skipped_rules,
+        flags=row.flags,
+        rationale_required=row.rationale_required,
+        policy_version=row.policy_version,
+        source=row.source,
+        external_id=row.external_id,
+        request_hash=row.request_hash,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        closed_at=row.closed_at,
+        version=row.version,
+    )
+
+
+async def insert_case(conn: AsyncConnection, new: NewCase, now: datetime) -> int:
+    values = {name: getattr(new, name) for name in NewCase.__dataclass_fields__}
+    values["status"] = new.status.value
+    closed_at = now if new.status.is_final else None
+    result = await conn.execute(
+        insert(cases)
+        .values(**values, created_at=now, updated_at=now, closed_at=closed_at, version=1)
+        .returning(cases.c.id)
+    )
+    return int(result.scalar_one())
+
+
+async def insert_steps(
+    conn: AsyncConnection, case_id: int, new_steps: Sequence[NewStep], policy_version: str
+) -> list[int]:
+    ids = []
+    for step in new_steps:
+        result = await conn.execute(
+            insert(steps)
+            .values(
+                case_id=case_id,
+                position=step.position,
+                tier=step.tier,
+                mode=step.mode,
+                required=step.required,
+                status=step.status.value,
+                opened_at=step.opened_at,
+                due_at=step.due_at,
+                policy_version=policy_version,
+                version=1,
+            )
+            .returning(steps.c.id)
+        )
+        step_id = int(result.scalar_one())
+        ids.append(step_id)
+        await _insert_assignments(conn, case_id, step_id, step.approvers)
+    return ids
+
+
+async def _insert_assignments(
+    conn: AsyncConnection, case_id: int, step_id: int, people: Sequence[str]
+) -> None:
+    if people:
+        await conn.execute(
+            insert(assignments),
+            [
+                {"step_id": step_id, "case_id": case_id, "person": person, "ordinal": i}
+                for i, person in enumerate(people)
+            ],
+        )
+
+
+async def get_case(conn: AsyncConnection, case_id: int) -> CaseRecord | None:
+    row = (await conn.execute(select(cases).where(cases.c.id == case_id))).first()
+    return _case(row) if row else None
+
+
+async def find_by_idempotency_key(conn: AsyncConnection, key: str) -> CaseRecord | None:
+    row = (await conn.execute(select(cases).where(cases.c.idempotency_key == key))).first()
+    return _case(row) if row else None
+
+
+async def find_by_external_id(
+    conn: AsyncConnection, source: str, external_id: str
+) -> CaseRecord | None:
+    row = (
+        await conn.execute(
+            select(cases).where(cases.c.source == source, cases.c.external_id == external_id)
+        )
+    ).first()
+    return _case(row) if row else None
+
+
+async def steps_for_case(conn: AsyncConnection, case_id: int) -> list[StepRecord]:
+    step_rows = (
+        await conn.execute(
+            select(steps).where(steps.c.case_id == case_id).order_by(steps.c.position)
+        )
+    ).all()
+    people: dict[int, list[str]] = defaultdict(list)
+    for row in await conn.execute(
+        select(assignments.c.step_id, assignments.c.person)
+        .where(assignments.c.case_id == case_id)
+        .order_by(assignments.c.step_id, assignments.c.ordinal)
+    ):
+        people[row.step_id].append(row.person)
+    return [
+        StepRecord(
+            id=row.id,
+            case_id=row.case_id,
+            position=row.position,
+            tier=row.tier,
+            mode=row.mode,
+            required=row.required,
+            approvers=tuple(people[row.id]),
+            status=StepStatus(row.status),
+            opened_at=row.opened_at,
+            due_at=row.due_at,
+            closed_at=row.closed_at,
+            policy_version=row.policy_version,
+            version=row.version,
+        )
+        for row in step_rows
+    ]
+
+
+async def decisions_for_case(conn: AsyncConnection, case_id: int) -> list[DecisionRecord]:
+    rows = await conn.execute(
+        select(decisions).where(decisions.c.case_id == case_id).order_by(decisions.c.id)
+    )
+    return [
+        DecisionRecord(
+            id=row.id,
+            case_id=row.case_id,
+            step_id=row.step_id,
+            person=row.person,
+            on_behalf_of=row.on_behalf_of,
+            action=Action(row.action),
+            rationale=row.rationale,
+            platform=row.platform,
+            at=row.at,
+        )
+        for row in rows
+    ]
+
+
+async def insert_decision(
+    conn: AsyncConnection,
+    *,
+    step: StepRecord,
+    person: str,
+    on_behalf_of: str | None,
+    action: Action,
+    rationale: str | None,
+    platform: str,
+    now: datetime,
+) -> None:
+    """Record a vote. (step, person) is unique, so a double click cannot vote twice."""
+    await conn.execute(
+        insert(decisions).values(
+            case_id=step.case_id,
+            step_id=step.id,
+            person=person,
+            on_behalf_of=on_behalf_of,
+            action=action.value,
+            rationale=rationale,
+            platform=platform,
+            at=now,
+        )
+    )
+
+
+async def update_step(conn: AsyncConnection, step: StepRecord, **values: Any) -> bool:
+    """Compare-and-set: applies only if the step is still at the version we read."""
+    result = await conn.execute(
+        update(steps)
+        .where(steps.c.id == step.id, steps.c.version == step.version)
+        .values(version=step.version + 1, **values)
+    )
+    return result.rowcount == 1
+
+
+async def update_case(conn: AsyncConnection, case: CaseRecord, **values: Any) -> bool:
+    """Compare-and-set: applies only if the case is still at the version we read."""
+    result = await conn.execute(
+        update(cases)
+        .where(cases.c.id == case.id, cases.c.version == case.version)
+        .values(version=case.version + 1, **values)
+    )
+    return result.rowcount == 1
+
+
+async def replace_assignments(
+    conn: AsyncConnection, step: StepRecord, people: Sequence[str]
+) -> None:
+    await conn.execute(delete(assignments).where(assignments.c.step_id == step.id))
+    await _insert_assignments(conn, step.case_id, step.id, people)
+
+
+async def open_steps_for(conn: AsyncConnection, person: str) -> list[tuple[int, int]]:
+    """(case id, step id) of every open step assigned to `person`, oldest case first."""
+    rows = await conn.execute(
+        select(steps.c.case_id, steps.c.id)
+        .join(assignments, assignments.c.step_id == steps.c.id)
+        .where(assignments.c.person == person, steps.c.status == StepStatus.OPEN.value)
+        .order_by(steps.c.case_id)
+    )
+    return [(row.case_id, row.id) for row in rows]
+
+
+async def cases_requested_by(
+    conn: AsyncConnection, person: str, status: CaseStatus | None = None, limit: int = 50
+) -> list[CaseRecord]:
+    query = select(cases).where(cases.c.requester == person)
+    if status is not None:
+        query = query.where(cases.c.status == status.value)
+    rows = await conn.execute(query.order_by(cases.c.id.desc()).limit(limit))
+    return [_case(row) for row in rows]
+
+
+async def count_by_status(conn: AsyncConnection) -> dict[str, int]:
+    rows = await conn.execute(select(cases.c.status, func.count()).group_by(cases.c.status))
+    return {row[0]: int(row[1]) for row in rows}

@@ -1,0 +1,43 @@
+"""Apply the Alembic migrations bundled in storage/migrations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, text
+
+from storage.database import Database
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATION_LOCK = 0x6D696772  # held while migrating, so replicas starting together take turns
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def _upgrade(connection: Connection, revision: str) -> None:
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+    command.upgrade(alembic_config(connection), revision)
+
+
+def _current(connection: Connection) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+async def upgrade(database: Database, revision: str = "head") -> None:
+    async with database.engine.begin() as conn:
+        await conn.run_sync(_upgrade, revision)
+
+
+async def current_revision(database: Database) -> str | None:
+    async with database.engine.connect() as conn:
+        return await conn.run_sync(_current)

@@ -1,0 +1,171 @@
+"""The outbox: messages for people, written in the same transaction as the change they announce.
+
+Messages are platform-neutral. A card message names a case and a person; the deliverer renders
+the card from the case's state at delivery time, so delivering one twice shows the same thing.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from storage.tables import card_refs, outbox
+
+MAX_ATTEMPTS = 10
+
+
+class MessageKind(enum.StrEnum):
+    POST_CARD = "post_card"  # show a person the case's card (post, or update the one they have)
+    UPDATE_CARDS = "update_cards"  # re-render every card of the case where it already is
+    NOTIFY = "notify"  # a direct message with text
+
+
+class MessageStatus(enum.StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    DEAD = "dead"  # gave up after MAX_ATTEMPTS; kept for operators
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMessage:
+    kind: MessageKind
+    case_id: int | None = None
+    recipient: str | None = None  # person id
+    text: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PendingMessage:
+    id: int
+    kind: MessageKind
+    case_id: int | None
+    recipient: str | None
+    text: str | None
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class CardRef:
+    case_id: int
+    person: str
+    platform: str
+    channel: str
+    message_id: str
+
+
+async def enqueue(conn: AsyncConnection, messages: list[OutgoingMessage], now: datetime) -> None:
+    if not messages:
+        return
+    await conn.execute(
+        insert(outbox),
+        [
+            {
+                "created_at": now,
+                "kind": m.kind.value,
+                "case_id": m.case_id,
+                "recipient": m.recipient,
+                "payload": {"text": m.text} if m.text is not None else {},
+                "status": MessageStatus.PENDING.value,
+                "attempts": 0,
+                "next_attempt_at": now,
+            }
+            for m in messages
+        ],
+    )
+
+
+async def due(conn: AsyncConnection, now: datetime, limit: int = 100) -> list[PendingMessage]:
+    """Pending messages whose next attempt is due, oldest first."""
+    rows = await conn.execute(
+        select(outbox)
+        .where(outbox.c.status == MessageStatus.PENDING.value, outbox.c.next_attempt_at <= now)
+        .order_by(outbox.c.id)
+        .limit(limit)
+    )
+    return [
+        PendingMessage(
+            id=row.id,
+            kind=MessageKind(row.kind),
+            case_id=row.case_id,
+            recipient=row.recipient,
+            text=row.payload.get("text"),
+            attempts=row.attempts,
+        )
+        for row in rows
+    ]
+
+
+async def mark_delivered(conn: AsyncConnection, message_id: int, now: datetime) -> None:
+    await conn.execute(
+        update(outbox)
+        .where(outbox.c.id == message_id)
+        .values(status=MessageStatus.DELIVERED.value, delivered_at=now, last_error=None)
+    )
+
+
+async def mark_failed(
+    conn: AsyncConnection, message: PendingMessage, error: str, now: datetime, retry_in: timedelta
+) -> None:
+    """Schedule another attempt, or give up after MAX_ATTEMPTS."""
+    attempts = message.attempts + 1
+    status = MessageStatus.DEAD if attempts >= MAX_ATTEMPTS else MessageStatus.PENDING
+    await conn.execute(
+        update(outbox)
+        .where(outbox.c.id == message.id)
+        .values(
+            status=status.value,
+            attempts=attempts,
+            last_error=error[:2000],
+            next_attempt_at=now + retry_in,
+        )
+    )
+
+
+async def pending_count(conn: AsyncConnection) -> int:
+    count = await conn.scalar(
+        select(func.count())
+        .select_from(outbox)
+        .where(outbox.c.status == MessageStatus.PENDING.value)
+    )
+    return int(count or 0)
+
+
+async def card_refs_for_case(
+    conn: AsyncConnection, case_id: int, platform: str | None = None
+) -> list[CardRef]:
+    query = select(card_refs).where(card_refs.c.case_id == case_id)
+    if platform is not None:
+        query = query.where(card_refs.c.platform == platform)
+    rows = await conn.execute(query.order_by(card_refs.c.person))
+    return [
+        CardRef(row.case_id, row.person, row.platform, row.channel, row.message_id) for row in rows
+    ]
+
+
+async def save_card_ref(conn: AsyncConnection, ref: CardRef, now: datetime) -> None:
+    """Remember where a card lives (insert, or move it if it was re-posted)."""
+    values: dict[str, Any] = {
+        "channel": ref.channel,
+        "message_id": ref.message_id,
+        "updated_at": now,
+    }
+    result = await conn.execute(
+        update(card_refs)
+        .where(
+            card_refs.c.case_id == ref.case_id,
+            card_refs.c.person == ref.person,
+            card_refs.c.platform == ref.platform,
+        )
+        .values(**values)
+    )
+    if result.rowcount == 0:
+        await conn.execute(
+            insert(card_refs).values(
+                case_id=ref.case_id, person=ref.person, platform=ref.platform, **values
+            )
+        )

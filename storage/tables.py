@@ -1,0 +1,165 @@
+"""The schema, as SQLAlchemy Core tables. Migrations (storage/migrations) create it."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from storage.types import UTCDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("status", String(16), nullable=False),
+    Column("code", String(64), nullable=False),
+    Column("title", String(300), nullable=False),
+    Column("requester", String(64), nullable=False),
+    Column("amount", Float, nullable=True),
+    Column("currency", String(3), nullable=True),
+    Column("request", JSON, nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("rules", JSON, nullable=False),
+    Column("skipped_rules", JSON, nullable=False),
+    Column("flags", JSON, nullable=False),
+    Column("rationale_required", Boolean, nullable=False),
+    Column("policy_version", String(64), nullable=False),
+    Column("source", String(64), nullable=True),
+    Column("external_id", String(200), nullable=True),
+    Column("idempotency_key", String(200), nullable=True, unique=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("closed_at", UTCDateTime, nullable=True),
+    Column("version", Integer, nullable=False),
+    UniqueConstraint("source", "external_id"),
+    Index(None, "requester", "status"),
+    Index(None, "status"),
+)
+
+steps = Table(
+    "steps",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("case_id", Integer, ForeignKey("cases.id"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("tier", String(64), nullable=False),
+    Column("mode", String(16), nullable=False),
+    Column("required", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("opened_at", UTCDateTime, nullable=True),
+    Column("due_at", UTCDateTime, nullable=True),
+    Column("closed_at", UTCDateTime, nullable=True),
+    Column("policy_version", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+    UniqueConstraint("case_id", "position"),
+    Index(None, "status", "due_at"),
+)
+
+# Who may act on a step, in the order the route named them. A row per person keeps
+# "what is waiting for me" one indexed lookup.
+assignments = Table(
+    "assignments",
+    metadata,
+    Column("step_id", Integer, ForeignKey("steps.id"), primary_key=True),
+    Column("person", String(64), primary_key=True),
+    Column("case_id", Integer, ForeignKey("cases.id"), nullable=False),
+    Column("ordinal", Integer, nullable=False),
+    Index(None, "person"),
+)
+
+decisions = Table(
+    "decisions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("case_id", Integer, ForeignKey("cases.id"), nullable=False),
+    Column("step_id", Integer, ForeignKey("steps.id"), nullable=False),
+    Column("person", String(64), nullable=False),
+    Column("on_behalf_of", String(64), nullable=True),
+    Column("action", String(16), nullable=False),
+    Column("rationale", Text, nullable=True),
+    Column("platform", String(16), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    UniqueConstraint("step_id", "person"),
+    Index(None, "case_id"),
+)
+
+# Append-only: the migration installs triggers that refuse UPDATE and DELETE.
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("case_ref", String(32), nullable=True),
+    Column("step_id", Integer, nullable=True),
+    Column("rationale", Text, nullable=True),
+    Column("policy_version", String(64), nullable=True),
+    Column("platform", String(16), nullable=True),
+    Column("data", Text, nullable=False),  # canonical JSON, hashed byte for byte
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Index(None, "case_ref"),
+    Index(None, "at"),
+)
+
+# One row: the newest event's seq and hash. Verification also checks it, which catches
+# a chain whose tail was cut off.
+audit_head = Table(
+    "audit_head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", Integer, nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("case_id", Integer, ForeignKey("cases.id"), nullable=True),
+    Column("recipient", String(64), nullable=True),
+    Column("payload", JSON, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("delivered_at", UTCDateTime, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Index(None, "status", "next_attempt_at"),
+)
+
+# Where each person's card for a case lives on a platform, so updates edit it in place.
+card_refs = Table(
+    "card_refs",
+    metadata,
+    Column("case_id", Integer, ForeignKey("cases.id"), primary_key=True),
+    Column("person", String(64), primary_key=True),
+    Column("platform", String(16), primary_key=True),
+    Column("channel", String(200), nullable=False),
+    Column("message_id", String(200), nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)

@@ -1,0 +1,239 @@
+"""The case repository: round trips, compare-and-set updates, and serialized writers."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from datetime import timedelta
+
+from handlers.clock import ManualClock
+from storage.cases import (
+    get_case,
+    steps_for_case,
+    update_case,
+    update_step,
+)
+from storage.database import Database
+from storage.records import CaseRecord, CaseStatus, StepRecord, StepStatus
+from tests.storage.factories import POLICY_VERSION, create_case, new_step
+
+
+async def _case(db: Database, case_id: int) -> CaseRecord:
+    async with db.reading() as conn:
+        case = await get_case(conn, case_id)
+    assert case is not None
+    return case
+
+
+async def _step(db: Database, case_id: int) -> StepRecord:
+    async with db.reading() as conn:
+        (step,) = await steps_for_case(conn, case_id)
+    return step
+
+
+async def test_case_and_steps_round_trip(db: Database, clock: ManualClock) -> None:
+    due = clock.now() + timedelta(hours=24)
+    async with db.transaction() as conn:
+        case_id = await create_case(
+            conn,
+            clock.now(),
+            steps=[
+                new_step(1, approvers=("bob", "carol"), opened_at=clock.now(), due_at=due),
+                new_step(2, approvers=("dave",), status=StepStatus.WAITING, tier="cfo"),
+            ],
+            source="erp",
+            external_id="INV-7",
+        )
+
+    case = await _case(db, case_id)
+    async with db.reading() as conn:
+        first, second = await steps_for_case(conn, case_id)
+
+    assert case.ref == f"EXC-{case_id:06d}"
+    assert case.status is CaseStatus.PENDING
+    assert case.version == 1
+    assert case.request["supplier"] == {"name": "Acme GmbH", "risk_score": 40}
+    assert case.flags == ["no-po"]
+    assert (case.source, case.external_id) == ("erp", "INV-7")
+    assert case.created_at == case.updated_at == clock.now()
+    assert case.closed_at is None
+    assert (first.position, first.approvers, first.status) == (1, ("bob", "carol"), StepStatus.OPEN)
+    assert (first.opened_at, first.due_at, first.version) == (clock.now(), due, 1)
+    assert (second.tier, second.approvers, second.status) == ("cfo", ("dave",), StepStatus.WAITING)
+    assert second.policy_version == POLICY_VERSION
+
+
+async def test_a_case_filed_in_a_final_state_is_closed_at_once(
+    db: Database, clock: ManualClock
+) -> None:
+    async with db.transaction() as conn:
+        case_id = await create_case(conn, clock.now(), status=CaseStatus.APPROVED)
+    case = await _case(db, case_id)
+    assert case.status is CaseStatus.APPROVED
+    assert case.closed_at == clock.now()
+
+
+# -- compare-and-set -----------------------------------------------------------------------
+
+
+async def test_update_case_with_the_current_version_applies(
+    db: Database, clock: ManualClock
+) -> None:
+    async with db.transaction() as conn:
+        case_id = await create_case(conn, clock.now())
+    case = await _case(db, case_id)
+    clock.advance(timedelta(minutes=3))
+
+    async with db.transaction() as conn:
+        applied = await update_case(
+            conn, case, status=CaseStatus.APPROVED.value, updated_at=clock.now()
+        )
+
+    after = await _case(db, case_id)
+    assert applied is True
+    assert after.version == 2
+    assert after.status is CaseStatus.APPROVED
+    assert after.updated_at == clock.now()
+
+
+async def test_update_case_with_a_stale_version_changes_nothing(
+    db: Database, clock: ManualClock
+) -> None:
+    async with db.transaction() as conn:
+        case_id = await create_case(conn, clock.now())
+    stale = await _case(db, case_id)
+    async with db.transaction() as conn:
+        assert await update_case(conn, stale, status=CaseStatus.REJECTED.value)
+    current = await _case(db, case_id)
+
+    async with db.transaction() as conn:
+        applied = await update_case(conn, stale, status=CaseStatus.APPROVED.value, title="x")
+
+    assert applied is False
+    assert await _case(db, case_id) == current
+    assert current.status is CaseStatus.REJECTED
+    assert current.version == 2
+
+
+async def test_update_case_of_an_unknown_case_is_refused(db: Database, clock: ManualClock) -> None:
+    async with db.transaction() as conn:
+        case_id = await create_case(conn, clock.now())
+    case = await _case(db, case_id)
+    ghost = dataclasses.replace(case, id=case_id + 1)
+
+    async with db.transaction() as conn:
+        assert await update_case(conn, ghost, status=CaseStatus.APPROVED.value) is False
+    assert (await _case(db, case_id)).version == 1
+
+
+async def test_update_step_with_a_stale_version_changes_nothing(
+    db: Database, clock: ManualClock
+) -> None:
+    async with db.transaction() as conn:
+        case_id = await create_case(conn, clock.now(), steps=[new_step(1)])
+    stale = await _step(db, case_id)
+    clock.advance(timedelta(minutes=1))
+
+    async with db.transaction() as conn:
+        first = await update_step(
+            conn, stale, status=StepStatus.APPROVED.value, closed_at=clock.now()
+        )
+    after_first = await _step(db, case_id)
+    async with db.transaction() as conn:
+        second = await update_step(
+            conn, stale, status=StepStatus.REJECTED.value, closed_at=clock.now()
+        )
+
+    assert first is True
+    assert second is False
+    assert await _step(db, case_id) == after_first
+    assert after_first.status is StepStatus.APPROVED
+    assert after_first.closed_at == clock.now()
+    assert after_first.version == 2
+
+
+async def test_concurrent_writers_with_the_same_stale_version_one_wins(
+    db: Database, clock: ManualClock
+) -> None:
+    """Both read version 1 before either writes; exactly one compare-and-set applies."""
+    async with db.transaction() as conn:
+        case_id = await create_case(conn, clock.now())
+    seen = await _case(db, case_id)
+
+    async def write(status: CaseStatus) -> bool:
+        async with db.transaction() as conn:
+            return await update_case(conn, seen, status=status.value)
+
+    results = await asyncio.gather(write(CaseStatus.APPROVED), write(CaseStatus.REJECTED))
+
+    final = await _case(db, case_id)
+    assert sorted(results) == [False, True]
+    winner = CaseStatus.APPROVED if results[0] else CaseStatus.REJECTED
+    assert final.status is winner
+    assert final.version == 2
+
+
+async def test_two_simultaneous_decisions_exactly_one_wins(
+    db: Database, clock: ManualClock
+) -> None:
+    """Two clicks at once: each transaction reads the case and closes it if still pending.
+
+    Writers are serialized, so the second one reads the first one's result and backs off.
+    """
+    async with db.transaction() as conn:
+        case_id = await create_case(conn, clock.now())
+    first_has_read = asyncio.Event()
+    second_is_starting = asyncio.Event()
+
+    async def decide(status: CaseStatus, *, wait_for_other: bool) -> CaseStatus | None:
+        """Returns None if this decision was applied, else the status it found instead."""
+        if not wait_for_other:
+            await first_has_read.wait()
+            second_is_starting.set()
+        async with db.transaction() as conn:
+            case = await get_case(conn, case_id)
+            assert case is not None
+            if wait_for_other:
+                # Hold the transaction open until the other writer is on its way in.
+                first_has_read.set()
+                await second_is_starting.wait()
+            if case.status.is_final:
+                return case.status
+            applied = await update_case(conn, case, status=status.value, closed_at=clock.now())
+            assert applied, "a serialized writer never loses a compare-and-set"
+            return None
+
+    first, second = await asyncio.gather(
+        decide(CaseStatus.APPROVED, wait_for_other=True),
+        decide(CaseStatus.REJECTED, wait_for_other=False),
+    )
+
+    final = await _case(db, case_id)
+    assert first is None  # the first click won...
+    assert second is CaseStatus.APPROVED  # ...and the second one was told what happened
+    assert final.status is CaseStatus.APPROVED
+    assert final.version == 2
+    assert final.closed_at == clock.now()
+
+
+async def test_serialized_writers_each_increment_the_version_once(
+    db: Database, clock: ManualClock
+) -> None:
+    """Read-then-CAS inside the transaction: with writers serialized, none of them loses."""
+    writers = 5
+    async with db.transaction() as conn:
+        case_id = await create_case(conn, clock.now())
+
+    async def bump(n: int) -> tuple[int, bool]:
+        async with db.transaction() as conn:
+            case = await get_case(conn, case_id)
+            assert case is not None
+            applied = await update_case(conn, case, title=f"edited by writer {n}")
+            return case.version, applied
+
+    results = await asyncio.gather(*(bump(n) for n in range(writers)))
+
+    final = await _case(db, case_id)
+    assert all(applied for _, applied in results)
+    assert sorted(version for version, _ in results) == list(range(1, writers + 1))
+    assert final.version == 1 + writers
