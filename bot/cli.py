@@ -77,6 +77,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if args.command != "migrate":
+        logging.getLogger("alembic").setLevel(logging.WARNING)  # start-up noise otherwise
     try:
         return asyncio.run(_run(args, settings))
     except PolicyError as error:

@@ -85,13 +85,16 @@ class ConsoleMessenger:
         return True
 
     def _show(self, heading: str, view: CardView) -> None:
+        """Print the card, or only its buttons when the same card was just printed."""
         plain = render_console(view)
-        if view.buttons or self._last_shown.get(view.case_ref) != plain:
+        numbers = self.board.number(view)
+        if self._last_shown.get(view.case_ref) != plain:
             print(heading, file=self.out)
-            print(render_console(view, self.board.number(view)), file=self.out)
+            print(render_console(view, numbers), file=self.out)
             self._last_shown[view.case_ref] = plain
-        else:
-            print(f"{heading} (unchanged from the card above)", file=self.out)
+            return
+        buttons = "  ".join(f"[{n}] {b.label}" for n, b in zip(numbers, view.buttons, strict=True))
+        print(f"{heading} the card above{', with ' + buttons if buttons else ''}", file=self.out)
 
     async def post_card(self, person: Person, view: CardView) -> PostedCard:
         self._cards += 1
@@ -120,6 +123,9 @@ class ConsoleSession:
         print(text, file=self.out)
 
     async def _read(self, prompt: str) -> str | None:
+        if self._pending_line is not None:
+            line, self._pending_line = self._pending_line, None
+            return line
         if self.inp.isatty():
             self.out.write(prompt)
             self.out.flush()
@@ -217,8 +223,13 @@ class ConsoleSession:
             try:
                 result = await decide(self.svc, actor, decision)
             except RationaleRequired as needed:
-                self.say(needed.message)
+                self.say(f"{needed.message} Type it on the next line (empty to cancel).")
                 answer = await self._read("Rationale: ")
+                if answer is None or not answer.strip() or answer.lstrip().startswith("/"):
+                    # A command instead of a rationale: cancel the press, run the command.
+                    self._pending_line = answer
+                    self.say("Cancelled: no rationale given.")
+                    return
                 decision = Decide(case_id, action, answer, step_id)
                 result = await decide(self.svc, actor, decision)
             self.say(result.message)

@@ -64,7 +64,7 @@ async def _run(svc: Services, actor: Actor, command: ChatCommand) -> Reply:
             request = parse_request({**fields, "requester": actor.id})
             result = await file_exception(svc, actor, FileException(request))
             card = await _card(svc, actor, result.case.id)
-            return Reply(f"Filed {result.case.ref}: {card.headline}.", (card,))
+            return Reply(f"Filed {card.headline}.", (card,))
         case ShowStatus(case_id=case_id):
             card = await _card(svc, actor, case_id)
             return Reply(card.headline, (card,))

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
 from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-import policy
-
 # The example policy ships inside the policy package, so it is found installed or not.
-BUNDLED_POLICY = Path(policy.__file__).resolve().parent / "examples" / "acme.yaml"
+BUNDLED_POLICY = Path(str(resources.files("policy") / "examples" / "acme.yaml"))
 
 
 class ConfigurationError(Exception):

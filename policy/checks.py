@@ -56,10 +56,14 @@ class _View:
 
 
 def _people(view: _View) -> Iterator[Finding]:
-    for key, what in (("id", "person id"), ("email", "email"), ("slack", "slack id")):
-        yield from _duplicates(view.people, key, what)
-    yield from _duplicates(view.people, "teams", "teams id")
-    yield from _duplicates(view.people, "aad", "aad id")
+    for key, what in (
+        ("id", "person id"),
+        ("email", "email"),
+        ("slack", "slack id"),
+        ("teams", "teams id"),
+        ("aad", "aad id"),
+    ):
+        yield from _duplicates("people", view.people, key, what)
     for i, person in view.people:
         manager, delegate = _text(person, "manager"), _text(person, "delegate")
         if manager is not None and manager not in view.person_ids:
@@ -72,9 +76,7 @@ def _people(view: _View) -> Iterator[Finding]:
 
 
 def _manager_cycles(view: _View) -> Iterator[Finding]:
-    managers = {
-        str(p["id"]): manager for _, p in view.people if (manager := _text(p, "manager"))
-    }
+    managers = {str(p["id"]): manager for _, p in view.people if (manager := _text(p, "manager"))}
     reported: set[frozenset[str]] = set()
     for index, person in view.people:
         chain = [str(person["id"])]
@@ -99,7 +101,7 @@ def _groups(view: _View) -> Iterator[Finding]:
 
 
 def _taxonomy(view: _View) -> Iterator[Finding]:
-    yield from _duplicates(view.taxonomy, "code", "code")
+    yield from _duplicates("taxonomy", view.taxonomy, "code", "code")
     for i, entry in view.taxonomy:
         owner = _text(entry, "owner")
         if owner is not None and owner not in view.person_ids:
@@ -107,7 +109,7 @@ def _taxonomy(view: _View) -> Iterator[Finding]:
 
 
 def _tiers(view: _View) -> Iterator[Finding]:
-    yield from _duplicates(view.tiers, "id", "tier id")
+    yield from _duplicates("tiers", view.tiers, "id", "tier id")
     for i, tier in view.tiers:
         approvers = _strings(tier.get("approvers"))
         unknown = list(_members(approvers or [], ("tiers", i, "approvers"), view))
@@ -136,7 +138,7 @@ def _tiers(view: _View) -> Iterator[Finding]:
 
 
 def _rules(view: _View) -> Iterator[Finding]:
-    yield from _duplicates(view.rules, "id", "rule id")
+    yield from _duplicates("rules", view.rules, "id", "rule id")
     for i, rule in view.rules:
         route = _strings(rule.get("route"))
         has_outcome = rule.get("outcome") is not None
@@ -146,12 +148,12 @@ def _rules(view: _View) -> Iterator[Finding]:
                 "the rule has both route and outcome: it either routes to approvers "
                 "or decides (approve or reject), not both",
             )
-        elif not route and not has_outcome and "route" not in rule:
+        elif not has_outcome and rule.get("route") is None:
             yield Finding(
                 ("rules", i),
                 "the rule needs a route (tier ids) or an outcome (approve or reject)",
             )
-        elif not route and not has_outcome:
+        elif not has_outcome and route == []:
             yield Finding(("rules", i, "route"), "the route is empty; name at least one tier")
         yield from _route(view, route or [], ("rules", i, "route"))
         when = rule.get("when")
@@ -207,7 +209,9 @@ def _unknown_person(person_id: str, path: Path, view: _View) -> Finding:
     return Finding(path, f"unknown person {person_id!r}{_suggest(person_id, view.person_ids)}")
 
 
-def _duplicates(entries: list[tuple[int, dict[str, Any]]], key: str, what: str) -> Iterator[Finding]:
+def _duplicates(
+    section: str, entries: list[tuple[int, dict[str, Any]]], key: str, what: str
+) -> Iterator[Finding]:
     first: dict[str, Path] = {}
     for index, entry in entries:
         value = _text(entry, key)
@@ -215,15 +219,11 @@ def _duplicates(entries: list[tuple[int, dict[str, Any]]], key: str, what: str) 
             continue
         # Emails are case-insensitive; ids are not.
         folded = value.casefold() if key == "email" else value
-        path: Path = (_section(entries, key), index, key)
+        path: Path = (section, index, key)
         if folded in first:
             yield Finding(path, f"duplicate {what} {value!r}", first=first[folded])
         else:
             first[folded] = path
-
-
-def _section(entries: list[tuple[int, dict[str, Any]]], key: str) -> str:
-    return str(entries[0][1].get("__section__", "")) if entries else ""
 
 
 def _entries(data: Mapping[str, Any], section: str, key: str) -> list[tuple[int, dict[str, Any]]]:
@@ -231,7 +231,7 @@ def _entries(data: Mapping[str, Any], section: str, key: str) -> list[tuple[int,
     if not isinstance(entries, list):
         return []
     return [
-        (i, {**entry, "__section__": section})
+        (i, entry)
         for i, entry in enumerate(entries)
         if isinstance(entry, dict) and isinstance(entry.get(key), str)
     ]

@@ -7,8 +7,9 @@ each with the file, its line and the entry it is about (`rules[high-value].when`
 2. the schema (`policy.schema`): unknown or missing keys, types, durations, enumerations;
 3. cross-checks (`policy.checks`): references, unique ids, cycles, CEL conditions.
 
-An entry that fails pass 2 is left out of pass 3, but its id still counts as declared, so a
-typo in one tier does not also turn every route naming that tier into an error.
+Pass 3 runs even when pass 2 found problems: it reads the parsed YAML leniently, so a bad
+value in one entry does not hide the other problems of that entry, and a malformed tier still
+counts as declared (a typo in its `sla` does not also break every route naming it).
 """
 
 from __future__ import annotations
@@ -17,12 +18,12 @@ import dataclasses
 import difflib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import yaml
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import ValidationError
 
-from policy.checks import Draft, Finding, check
+from policy.checks import Finding, check
 from policy.conditions import compile_condition, show_value
 from policy.durations import parse_duration
 from policy.model import (
@@ -39,7 +40,6 @@ from policy.model import (
 from policy.problems import PolicyError, PolicyProblem
 from policy.schema import (
     KEYS,
-    RawDefaults,
     RawExceptionType,
     RawPerson,
     RawPolicy,
@@ -52,10 +52,8 @@ from policy.yamldoc import YamlDocument
 
 __all__ = ["PolicyError", "PolicyProblem", "load_policy", "parse_policy"]
 
-_Model = TypeVar("_Model", bound=BaseModel)
 # The lists whose entries are named by a key rather than by position in messages.
 _NAMED_BY = {"people": "id", "taxonomy": "code", "tiers": "id", "rules": "id"}
-_MEMBERS = TypeAdapter(list[str])
 
 
 def load_policy(path: str | Path) -> Policy:
@@ -91,7 +89,7 @@ def parse_policy(text: str, source: str) -> Policy:
     except ValidationError as err:
         for error in err.errors():
             report.schema_error(error)
-    for finding in check(_draft(data)):
+    for finding in check(data):
         report.finding(finding)
     if report.problems or raw is None:
         raise PolicyError(report.sorted())
@@ -191,56 +189,6 @@ def _yaml_problem(err: yaml.YAMLError, source: str) -> PolicyProblem:
         message = f"YAML syntax error at column {mark.column + 1}: {err.problem}{context}"
         return PolicyProblem(source, mark.line + 1, "", message)
     return PolicyProblem(source, None, "", f"YAML syntax error: {err}")
-
-
-def _draft(data: Mapping[str, Any]) -> Draft:
-    """The entries that pass the schema on their own, for the cross-checks."""
-    raw_groups = data.get("groups")
-    raw_groups = raw_groups if isinstance(raw_groups, dict) else {}
-    groups = {}
-    for name, members in raw_groups.items():
-        try:
-            groups[str(name)] = _MEMBERS.validate_python(members)
-        except ValidationError:
-            continue  # already reported; tiers using it are not counted (see checks)
-    try:
-        default_route = RawDefaults.model_validate(data.get("defaults")).route
-    except ValidationError:
-        default_route = []
-    return Draft(
-        people=_valid(data, "people", RawPerson),
-        groups=groups,
-        taxonomy=_valid(data, "taxonomy", RawExceptionType),
-        tiers=_valid(data, "tiers", RawTier),
-        rules=_valid(data, "rules", RawRule),
-        default_route=default_route,
-        person_ids=_declared(data, "people", "id"),
-        group_names=frozenset(str(name) for name in raw_groups),
-        tier_ids=_declared(data, "tiers", "id"),
-    )
-
-
-def _entries(data: Mapping[str, Any], section: str) -> list[Any]:
-    entries = data.get(section)
-    return entries if isinstance(entries, list) else []
-
-
-def _valid(data: Mapping[str, Any], section: str, model: type[_Model]) -> list[tuple[int, _Model]]:
-    valid = []
-    for index, entry in enumerate(_entries(data, section)):
-        try:
-            valid.append((index, model.model_validate(entry)))
-        except ValidationError:
-            continue  # already reported by the whole-file validation
-    return valid
-
-
-def _declared(data: Mapping[str, Any], section: str, key: str) -> frozenset[str]:
-    return frozenset(
-        entry[key]
-        for entry in _entries(data, section)
-        if isinstance(entry, dict) and isinstance(entry.get(key), str)
-    )
 
 
 def _build(raw: RawPolicy, source: str) -> Policy:

@@ -21,6 +21,7 @@ from storage.database import Database
 from storage.migrate import upgrade
 
 EXAMPLE_POLICY = Path(__file__).parent.parent / "policy" / "examples" / "acme.yaml"
+TEST_POLICY = Path(__file__).parent / "data" / "policy.yaml"  # every tier and rule is used
 POSTGRES_URL = os.environ.get(
     "APPROVALS_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
@@ -81,7 +82,7 @@ def clock() -> ManualClock:
 
 @pytest.fixture(scope="session")
 def policy() -> Policy:
-    return load_policy(EXAMPLE_POLICY)
+    return load_policy(TEST_POLICY)
 
 
 @pytest.fixture

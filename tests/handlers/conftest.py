@@ -1,28 +1,17 @@
-"""Handler tests run on a policy of their own (tests/handlers/policy.yaml)."""
+"""Helpers for filing and counting in handler tests (the policy is tests/data/policy.yaml)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import func, select
 
 from handlers.commands import FileException
 from handlers.context import Actor, Services
 from handlers.filing import FilingResult, file_exception
-from policy.loader import load_policy
-from policy.model import Policy
 from policy.request import ExceptionRequest
 from storage.database import Database
 from storage.tables import audit_events, cases, decisions, outbox
-
-POLICY_FILE = Path(__file__).parent / "policy.yaml"
-
-
-@pytest.fixture(scope="session")
-def policy() -> Policy:
-    return load_policy(POLICY_FILE)
 
 
 def person(person_id: str) -> Actor:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from itertools import pairwise
+from typing import Any, cast
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import CursorResult, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncResult
 
 from handlers.clock import ManualClock
 from storage import audit
@@ -214,3 +218,52 @@ async def test_stream_events_filters_by_case_and_time(db: Database, clock: Manua
     assert recent == [3, 4, 5]
     assert recent_case_two == [4]
     assert future == []
+
+
+VERIFY_RACE = (
+    "storage/audit.py verify() streams audit_events, then reads audit_head in a second "
+    "statement; under READ COMMITTED (PostgreSQL) an append committed in between makes the "
+    "head look ahead of the chain and verify reports a cut-off tail on an intact log"
+)
+
+
+class _WriterCommitsBetweenStatements:
+    """The reader's connection, except that another writer commits right before the reader's
+    first query that follows a stream: the moment `verify` turns from the events to the head."""
+
+    def __init__(self, conn: AsyncConnection, writer: Callable[[], Awaitable[None]]) -> None:
+        self._conn = conn
+        self._writer: Callable[[], Awaitable[None]] | None = writer
+
+    async def stream(self, *args: Any, **kwargs: Any) -> AsyncResult[Any]:
+        result: AsyncResult[Any] = await self._conn.stream(*args, **kwargs)
+        return result
+
+    async def execute(self, *args: Any, **kwargs: Any) -> CursorResult[Any]:
+        if self._writer is not None:
+            writer, self._writer = self._writer, None
+            await writer()
+        result: CursorResult[Any] = await self._conn.execute(*args, **kwargs)
+        return result
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+@pytest.mark.xfail(strict=True, reason=VERIFY_RACE)
+async def test_verify_is_not_fooled_by_an_append_committed_while_it_runs(
+    db: Database, clock: ManualClock
+) -> None:
+    async with db.transaction() as conn:
+        await audit.append(conn, [audit_event() for _ in range(3)], clock.now())
+
+    async def append_one_more() -> None:
+        async with db.transaction() as conn:
+            await audit.append(conn, [audit_event("step.approved")], clock.now())
+
+    async with db.reading() as conn:
+        racing = _WriterCommitsBetweenStatements(conn, append_one_more)
+        result = await audit.verify(cast(AsyncConnection, racing))
+
+    assert result.problem is None
+    assert result.ok
+    assert result.count in (3, 4)  # the log as it was when verify started, or after

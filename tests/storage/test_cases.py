@@ -6,15 +6,26 @@ import asyncio
 import dataclasses
 from datetime import timedelta
 
+import pytest
+from sqlalchemy.exc import IntegrityError
+
 from handlers.clock import ManualClock
 from storage.cases import (
+    cases_requested_by,
+    count_by_status,
+    decisions_for_case,
+    find_by_external_id,
+    find_by_idempotency_key,
     get_case,
+    insert_decision,
+    open_steps_for,
+    replace_assignments,
     steps_for_case,
     update_case,
     update_step,
 )
 from storage.database import Database
-from storage.records import CaseRecord, CaseStatus, StepRecord, StepStatus
+from storage.records import Action, CaseRecord, CaseStatus, StepRecord, StepStatus
 from tests.storage.factories import POLICY_VERSION, create_case, new_step
 
 
@@ -237,3 +248,109 @@ async def test_serialized_writers_each_increment_the_version_once(
     assert all(applied for _, applied in results)
     assert sorted(version for version, _ in results) == list(range(1, writers + 1))
     assert final.version == 1 + writers
+
+
+# -- the rest of the repository ------------------------------------------------------------
+
+
+async def test_a_person_cannot_decide_the_same_step_twice(db: Database, clock: ManualClock) -> None:
+    async with db.transaction() as conn:
+        case_id = await create_case(conn, clock.now(), steps=[new_step(1)])
+    step = await _step(db, case_id)
+
+    async def vote(action: Action) -> None:
+        async with db.transaction() as conn:
+            await insert_decision(
+                conn,
+                step=step,
+                person="bob",
+                on_behalf_of=None,
+                action=action,
+                rationale="fine by me",
+                platform="slack",
+                now=clock.now(),
+            )
+
+    await vote(Action.APPROVE)
+    with pytest.raises(IntegrityError):
+        await vote(Action.REJECT)
+
+    async with db.reading() as conn:
+        decisions = await decisions_for_case(conn, case_id)
+    assert [(d.person, d.action, d.rationale, d.at) for d in decisions] == [
+        ("bob", Action.APPROVE, "fine by me", clock.now())
+    ]
+
+
+async def test_open_steps_for_lists_only_open_steps_assigned_to_the_person(
+    db: Database, clock: ManualClock
+) -> None:
+    async with db.transaction() as conn:
+        first = await create_case(
+            conn,
+            clock.now(),
+            steps=[new_step(1, approvers=("bob",)), new_step(2, status=StepStatus.WAITING)],
+        )
+        await create_case(conn, clock.now(), steps=[new_step(1, approvers=("carol",))])
+        third = await create_case(
+            conn, clock.now(), steps=[new_step(1, approvers=("carol", "bob"))]
+        )
+        first_steps = await steps_for_case(conn, first)
+        third_steps = await steps_for_case(conn, third)
+        queue = await open_steps_for(conn, "bob")
+    assert queue == [(first, first_steps[0].id), (third, third_steps[0].id)]
+
+
+async def test_replace_assignments_reroutes_a_step(db: Database, clock: ManualClock) -> None:
+    async with db.transaction() as conn:
+        case_id = await create_case(conn, clock.now(), steps=[new_step(1, approvers=("bob",))])
+    step = await _step(db, case_id)
+
+    async with db.transaction() as conn:
+        await replace_assignments(conn, step, ["erin", "dave"])
+
+    assert (await _step(db, case_id)).approvers == ("erin", "dave")
+    async with db.reading() as conn:
+        assert await open_steps_for(conn, "bob") == []
+        assert await open_steps_for(conn, "erin") == [(case_id, step.id)]
+
+
+async def test_lookups_by_idempotency_key_external_id_and_requester(
+    db: Database, clock: ManualClock
+) -> None:
+    async with db.transaction() as conn:
+        keyed = await create_case(conn, clock.now(), idempotency_key="key-1")
+        external = await create_case(conn, clock.now(), source="erp", external_id="INV-9")
+        closed = await create_case(conn, clock.now(), requester="bob", status=CaseStatus.REJECTED)
+        by_key = await find_by_idempotency_key(conn, "key-1")
+        by_external = await find_by_external_id(conn, "erp", "INV-9")
+        wrong_source = await find_by_external_id(conn, "feed", "INV-9")
+        alices = await cases_requested_by(conn, "alice")
+        bobs_pending = await cases_requested_by(conn, "bob", CaseStatus.PENDING)
+        counts = await count_by_status(conn)
+
+    assert by_key is not None
+    assert by_key.id == keyed
+    assert by_external is not None
+    assert by_external.id == external
+    assert wrong_source is None
+    assert [c.id for c in alices] == [external, keyed]  # newest first
+    assert bobs_pending == []
+    assert counts == {"pending": 2, "rejected": 1}
+    assert closed not in {c.id for c in alices}
+
+
+async def test_a_second_case_with_the_same_idempotency_key_is_refused(
+    db: Database, clock: ManualClock
+) -> None:
+    async with db.transaction() as conn:
+        await create_case(conn, clock.now(), idempotency_key="key-1")
+
+    async def file_again() -> None:
+        async with db.transaction() as conn:
+            await create_case(conn, clock.now(), idempotency_key="key-1")
+
+    with pytest.raises(IntegrityError):
+        await file_again()
+    async with db.reading() as conn:
+        assert await count_by_status(conn) == {"pending": 1}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from alembic.autogenerate import compare_metadata
@@ -92,3 +93,17 @@ async def test_upgrading_twice_is_harmless(db: Database, clock: ManualClock) -> 
         result = await audit.verify(conn)
     assert result.ok
     assert result.count == 1
+
+
+async def test_replicas_migrating_together_take_turns(database_url: str) -> None:
+    replicas = [Database.from_url(database_url) for _ in range(3)]
+    try:
+        await asyncio.gather(*(upgrade(replica) for replica in replicas))
+        revisions = {await current_revision(replica) for replica in replicas}
+        async with replicas[0].reading() as conn:
+            tables = await conn.run_sync(_table_names)
+    finally:
+        for replica in replicas:
+            await replica.dispose()
+    assert revisions == {"0001"}
+    assert tables == EXPECTED_TABLES

@@ -1,0 +1,72 @@
+"""The Database object: who holds the writers' lock, and when."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from sqlalchemy import text
+
+from storage.audit import CHAIN_LOCK
+from storage.database import Database
+
+READERS_BLOCK_WRITERS = (
+    "storage/db.py _on_begin issues BEGIN IMMEDIATE for every transaction, so "
+    "Database.reading() takes SQLite's write lock: readers block writers (a long audit "
+    "export makes every write wait, then fail after the 10 s busy timeout)"
+)
+
+
+async def _another_writer_could_start(db: Database) -> bool:
+    """Ask, without waiting, whether a second writer could take the writers' lock now."""
+    if db.is_sqlite:
+        path = db.engine.url.database
+        assert path is not None
+        probe = sqlite3.connect(path, timeout=0, isolation_level=None)
+        try:
+            probe.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error):
+                raise
+            return False
+        else:
+            probe.execute("ROLLBACK")
+            return True
+        finally:
+            probe.close()
+    async with db.engine.connect() as other, other.begin():
+        taken = await other.scalar(
+            text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK}
+        )
+    return bool(taken)
+
+
+async def test_nothing_holds_the_writers_lock_when_idle(db: Database) -> None:
+    assert await _another_writer_could_start(db)
+
+
+async def test_a_write_transaction_holds_the_writers_lock(db: Database) -> None:
+    async with db.transaction() as conn:
+        await conn.execute(text("SELECT 1"))
+        assert not await _another_writer_could_start(db)
+    assert await _another_writer_could_start(db)
+
+
+@pytest.mark.parametrize(
+    "database_url",
+    [
+        pytest.param("sqlite", marks=pytest.mark.xfail(strict=True, reason=READERS_BLOCK_WRITERS)),
+        pytest.param("postgres", marks=pytest.mark.postgres),
+    ],
+    indirect=True,
+)
+async def test_a_reading_transaction_does_not_block_writers(db: Database) -> None:
+    async with db.reading() as conn:
+        assert await conn.scalar(text("SELECT count(*) FROM audit_events")) == 0
+        assert await _another_writer_could_start(db)
+
+
+async def test_ping(db: Database) -> None:
+    await db.ping()  # raises if the database is unreachable
+    async with db.reading() as conn:
+        assert await conn.scalar(text("SELECT 1")) == 1
