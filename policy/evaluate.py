@@ -66,7 +66,9 @@ def evaluate(request: ExceptionRequest, policy: Policy) -> Evaluation:
     fired: list[tuple[Rule, RuleHit]] = []
     skipped: list[tuple[Rule, RuleSkip]] = []
     for rule in policy.rules:
-        program = policy.compiled.get(rule.id) or compile_condition(rule.when)
+        program = policy.compiled.get(rule.id)
+        if program is None:  # a Policy built by hand rather than by the loader
+            program = compile_condition(rule.when)
         try:
             holds = evaluate_condition(program, bound)
         except ConditionError as err:
