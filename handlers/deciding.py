@@ -92,7 +92,10 @@ async def _decide_once(
             requester=case.requester,
             step_approvers=step.approvers,
             decided_other_steps=deciders(votes, exclude_step=step.id),
-            already_voted=any(v.person == actor.id and v.step_id == step.id for v in votes),
+            # A vote cast on someone's behalf counts as theirs too.
+            already_voted=any(
+                actor.id in (v.person, v.on_behalf_of) and v.step_id == step.id for v in votes
+            ),
         )
         if not permission.allowed:
             refusal = permission.reason or "You may not decide this step."

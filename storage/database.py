@@ -9,7 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from storage.audit import CHAIN_LOCK
-from storage.db import create_engine
+from storage.db import WRITE_OPTION, create_engine
 
 
 class Database:
@@ -30,16 +30,28 @@ class Database:
         An exception inside the block rolls everything back. Writers are serialized so the
         audit chain stays linear (see storage.audit).
         """
-        async with self.engine.connect() as conn, conn.begin():
-            if not self.is_sqlite:
-                await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK})
-            yield conn
+        async with self.engine.connect() as conn:
+            await conn.execution_options(**{WRITE_OPTION: True})
+            async with conn.begin():
+                if not self.is_sqlite:
+                    await conn.execute(
+                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK}
+                    )
+                yield conn
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncConnection]:
-        """A transaction for queries; it writes nothing and takes no chain lock."""
-        async with self.engine.connect() as conn, conn.begin():
-            yield conn
+        """A transaction for queries: one consistent snapshot, no locks that block writers.
+
+        SQLite in WAL mode reads from a snapshot taken at the first read; PostgreSQL needs
+        REPEATABLE READ for the same (READ COMMITTED would let a multi-statement read, like
+        audit verification, see a write committed halfway through).
+        """
+        async with self.engine.connect() as conn:
+            if not self.is_sqlite:
+                await conn.execution_options(isolation_level="REPEATABLE READ")
+            async with conn.begin():
+                yield conn
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:

@@ -9,6 +9,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+WRITE_OPTION = "approvals_write"  # execution option that marks a connection as a writer
 
 
 def is_sqlite(url: str) -> bool:
@@ -19,9 +20,10 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     """An async engine for `url`, with the SQLite settings the product relies on.
 
     SQLite gets WAL (readers never block the writer), a busy timeout (writers queue instead of
-    failing) and foreign keys. Every transaction starts with BEGIN IMMEDIATE, taking the write
-    lock up front: two decisions on one step are then serialized, and the second one reads
-    the first one's result instead of failing on a stale snapshot.
+    failing) and foreign keys. Write transactions (see `WRITE_OPTION`) start with BEGIN
+    IMMEDIATE, taking the write lock up front: two decisions on one step are then serialized,
+    and the second one reads the first one's result instead of failing on a stale snapshot.
+    Read transactions start with a plain BEGIN and never hold the write lock.
     """
     if not is_sqlite(url):
         return create_async_engine(url, echo=echo, pool_pre_ping=True)
@@ -42,6 +44,7 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
 
     @event.listens_for(sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        writing = connection.get_execution_options().get(WRITE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
 
     return engine

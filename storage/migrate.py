@@ -34,7 +34,7 @@ def _current(connection: Connection) -> str | None:
 
 
 async def upgrade(database: Database, revision: str = "head") -> None:
-    async with database.engine.begin() as conn:
+    async with database.transaction() as conn:  # a writer: SQLite takes the write lock first
         await conn.run_sync(_upgrade, revision)
 
 

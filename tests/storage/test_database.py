@@ -10,12 +10,6 @@ from sqlalchemy import text
 from storage.audit import CHAIN_LOCK
 from storage.database import Database
 
-READERS_BLOCK_WRITERS = (
-    "storage/db.py _on_begin issues BEGIN IMMEDIATE for every transaction, so "
-    "Database.reading() takes SQLite's write lock: readers block writers (a long audit "
-    "export makes every write wait, then fail after the 10 s busy timeout)"
-)
-
 
 async def _another_writer_could_start(db: Database) -> bool:
     """Ask, without waiting, whether a second writer could take the writers' lock now."""
@@ -55,7 +49,7 @@ async def test_a_write_transaction_holds_the_writers_lock(db: Database) -> None:
 @pytest.mark.parametrize(
     "database_url",
     [
-        pytest.param("sqlite", marks=pytest.mark.xfail(strict=True, reason=READERS_BLOCK_WRITERS)),
+        "sqlite",
         pytest.param("postgres", marks=pytest.mark.postgres),
     ],
     indirect=True,

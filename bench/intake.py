@@ -1,0 +1,662 @@
+"""Intake throughput on SQLite: the real filing handler next to a raw-SQL floor.
+
+    python -m bench.intake [--count 2000] [--warmup 50] [--policy FILE] [--profile 0]
+
+The handler run files N realistic requests one by one through `handlers.filing.file_exception`
+(one transaction per case, as in production). The floor writes exactly the same rows per case
+with plain aiosqlite: no SQLAlchemy, no pydantic, no policy evaluation, only what a case
+needs (request JSON and hash, the hash chain with `storage.audit.event_hash`). Both databases
+are files in a temp dir, migrated with `storage.migrate.upgrade`, with the product's
+durability (WAL, synchronous=FULL, BEGIN IMMEDIATE). Both runs use the same clock values, so
+after the run the two databases must hold identical rows; the benchmark checks that.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import hashlib
+import json
+import sqlite3
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from bench._common import command, machine_lines, percentile, profile_lines
+from handlers.clock import ManualClock
+from handlers.commands import FileException
+from handlers.context import Actor, Services
+from handlers.filing import file_exception
+from policy.loader import load_policy
+from policy.request import ExceptionRequest
+from storage import audit
+from storage.audit import GENESIS_HASH, canonical_json, event_hash
+from storage.database import Database
+from storage.db import SQLITE_BUSY_TIMEOUT_MS
+from storage.migrate import upgrade
+from storage.records import case_ref
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_POLICY = REPO / "policy" / "examples" / "acme.yaml"
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+TICK = timedelta(milliseconds=250, microseconds=17)  # case i is filed at START + i * TICK
+ACTOR = Actor.system("intake:erp", "api")  # an ERP feed files for the requester
+REF_MARK = "\x00REF\x00"
+TABLES = (
+    "cases",
+    "steps",
+    "assignments",
+    "decisions",
+    "audit_events",
+    "audit_head",
+    "outbox",
+    "card_refs",
+)
+WRITTEN = ("cases", "steps", "assignments", "audit_events", "audit_head", "outbox")
+
+# The policy-relevant part of a request cycles through these variants (amount, supplier);
+# everything else (title, references, ids) is unique per case.
+VARIANTS: tuple[tuple[float, dict[str, Any]], ...] = (
+    (32_000.0, {"id": "SUP-1042", "name": "Nordic IT", "risk_score": 40, "on_contract": False}),
+    (27_450.5, {"id": "SUP-2211", "name": "Baltic Office Supply", "risk_score": 22}),
+    (61_800.0, {"id": "SUP-0308", "name": "Iberia Hardware", "risk_score": 55, "on_contract": False}),
+    (118_250.0, {"id": "SUP-7730", "name": "Alpine Logistics", "on_contract": True}),
+)
+
+
+def raw_request(i: int) -> dict[str, Any]:
+    """Request i as an ERP would post it, keys in the model's field order."""
+    amount, supplier = VARIANTS[i % len(VARIANTS)]
+    return {
+        "code": "OFF_CONTRACT",
+        "title": f"Laptops and docking stations for the Lisbon office (PO 45{i:08d})",
+        "requester": "priya",
+        "amount": amount,
+        "currency": "EUR",
+        "supplier": dict(supplier),
+        "category": "IT hardware",
+        "cost_center": "CC-4410",
+        "references": {
+            "po": f"45{i:08d}",
+            "quote": f"Q-2026-{i:06d}",
+            "contract_request": f"CR-{i % 997:04d}",
+        },
+        "details": {
+            "lines": 4 + i % 5,
+            "reason": "Preferred supplier out of stock; reseller quote attached",
+            "delivery_weeks": 2,
+        },
+        "source": "erp",
+        "external_id": f"SAP-EXC-{i:08d}",
+    }
+
+
+def clock_at(i: int) -> datetime:
+    return START + i * TICK
+
+
+def sql_time(at: datetime) -> str:
+    """How storage.types.UTCDateTime lands in SQLite (naive UTC, SQLAlchemy's format)."""
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def parse_sql_time(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=UTC)
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite+aiosqlite:///{path}"
+
+
+async def migrated(path: Path) -> Database:
+    db = Database.from_url(sqlite_url(path))
+    await upgrade(db)
+    return db
+
+
+# --- what one filing writes, learned from the handler ---------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StepTemplate:
+    position: int
+    tier: str
+    mode: str
+    required: int
+    status: str
+    due_after: timedelta | None  # None: the step is not open yet (no opened_at, no due_at)
+    approvers: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class EventTemplate:
+    actor: str
+    action: str
+    step_position: int | None  # the step whose id the event names
+    rationale: str | None
+    policy_version: str | None
+    platform: str | None
+    data_json: str
+
+
+@dataclass(frozen=True, slots=True)
+class MessageTemplate:
+    kind: str
+    recipient: str | None
+    payload: str  # JSON text, REF_MARK standing for the case's ref
+    status: str
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class CaseTemplate:
+    """The policy-derived part of a case's rows: what the floor copies instead of evaluating."""
+
+    status: str
+    outcome: str
+    rules: str
+    skipped_rules: str
+    flags: str
+    rationale_required: int
+    policy_version: str
+    closed: bool
+    steps: tuple[StepTemplate, ...]
+    events: tuple[EventTemplate, ...]
+    messages: tuple[MessageTemplate, ...]
+
+
+def _template(db: sqlite3.Connection, case_id: int) -> CaseTemplate:
+    ref = case_ref(case_id)
+    row = db.execute(
+        "SELECT status, outcome, rules, skipped_rules, flags, rationale_required, policy_version,"
+        " closed_at, created_at FROM cases WHERE id = ?",
+        (case_id,),
+    ).fetchone()
+    people: dict[int, list[str]] = {}
+    for step_id, person in db.execute(
+        "SELECT step_id, person FROM assignments WHERE case_id = ? ORDER BY step_id, ordinal",
+        (case_id,),
+    ):
+        people.setdefault(step_id, []).append(person)
+    steps: list[StepTemplate] = []
+    position_of: dict[int, int] = {}
+    for step_id, position, tier, mode, required, status, opened_at, due_at in db.execute(
+        "SELECT id, position, tier, mode, required, status, opened_at, due_at FROM steps"
+        " WHERE case_id = ? ORDER BY position",
+        (case_id,),
+    ):
+        position_of[step_id] = position
+        due_after = None
+        if opened_at is not None:
+            assert opened_at == row[8], "a step opened at another time than its case"
+            due_after = parse_sql_time(due_at) - parse_sql_time(opened_at)
+        approvers = tuple(people.get(step_id, ()))
+        steps.append(StepTemplate(position, tier, mode, required, status, due_after, approvers))
+    events = [
+        EventTemplate(
+            actor,
+            action,
+            None if step_id is None else position_of[step_id],
+            rationale,
+            version,
+            platform,
+            data,
+        )
+        for actor, action, step_id, rationale, version, platform, data in db.execute(
+            "SELECT actor, action, step_id, rationale, policy_version, platform, data"
+            " FROM audit_events WHERE case_ref = ? ORDER BY seq",
+            (ref,),
+        )
+    ]
+    messages = [
+        MessageTemplate(kind, recipient, payload.replace(ref, REF_MARK), status, attempts)
+        for kind, recipient, payload, status, attempts in db.execute(
+            "SELECT kind, recipient, payload, status, attempts FROM outbox"
+            " WHERE case_id = ? ORDER BY id",
+            (case_id,),
+        )
+    ]
+    return CaseTemplate(
+        status=row[0],
+        outcome=row[1],
+        rules=row[2],
+        skipped_rules=row[3],
+        flags=row[4],
+        rationale_required=row[5],
+        policy_version=row[6],
+        closed=row[7] is not None,
+        steps=tuple(steps),
+        events=tuple(events),
+        messages=tuple(messages),
+    )
+
+
+class StatementTrace:
+    """Counts the SQL statements SQLite runs on a connection (executemany counts each row)."""
+
+    def __init__(self) -> None:
+        self.on = False
+        self.seen: Counter[str] = Counter()
+
+    def __call__(self, statement: str) -> None:
+        if self.on:
+            self.seen[statement.split(None, 1)[0].upper()] += 1
+
+    def take(self) -> Counter[str]:
+        seen, self.seen = self.seen, Counter()
+        return seen
+
+
+def describe(statements: Counter[str]) -> str:
+    parts = ", ".join(f"{n} {verb}" for verb, n in sorted(statements.items()))
+    return f"{statements.total()} ({parts})"
+
+
+@dataclass(frozen=True, slots=True)
+class Probe:
+    rows: dict[str, int]  # rows per table after the first filing into an empty database
+    templates: tuple[CaseTemplate, ...]  # one per request variant
+    statements: Counter[str]  # statements of one filing, steady state
+
+
+async def probe(workdir: Path, policy_file: Path) -> Probe:
+    """File one request of each variant through the handler; read back what it wrote."""
+    path = workdir / "probe.db"
+    db = await migrated(path)
+    trace = StatementTrace()
+    async with db.engine.connect() as conn:
+        raw = await conn.get_raw_connection()
+        driver = raw.driver_connection
+        assert isinstance(driver, aiosqlite.Connection)
+        await driver.set_trace_callback(trace)
+    services = Services(db, load_policy(policy_file), ManualClock(START))
+    first: dict[str, int] = {}
+    try:
+        for i in range(len(VARIANTS)):
+            assert isinstance(services.clock, ManualClock)
+            services.clock.set(clock_at(i))
+            command = FileException(ExceptionRequest.model_validate(raw_request(i)))
+            trace.on = True
+            result = await file_exception(services, ACTOR, command)
+            trace.on = False
+            statements = trace.take()
+            assert result.created
+            if i == 0:
+                first = await _row_counts(db)
+    finally:
+        await db.dispose()
+    with sqlite3.connect(path) as plain:
+        templates = tuple(_template(plain, i + 1) for i in range(len(VARIANTS)))
+        total = {t: plain.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in WRITTEN}
+    plain.close()
+    for table in WRITTEN:
+        per_case = 1 if table == "audit_head" else first[table] * len(VARIANTS)
+        if total[table] != per_case:
+            raise SystemExit(f"variants write different row counts into {table}; fix VARIANTS")
+    for template in templates:
+        if template.outcome != "route" or not 1 <= len(template.steps) <= 2:
+            raise SystemExit(
+                f"the benchmark request must take a routed path with 1-2 steps under "
+                f"{policy_file}; it got outcome {template.outcome} with "
+                f"{len(template.steps)} steps"
+            )
+    return Probe(first, templates, statements)
+
+
+async def _row_counts(db: Database) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    async with db.engine.connect() as conn:
+        for table in WRITTEN:
+            counts[table] = (await conn.exec_driver_sql(f"SELECT count(*) FROM {table}")).scalar_one()
+    return counts
+
+
+# --- the handler run ------------------------------------------------------------------------
+
+
+async def run_handler(
+    path: Path, policy_file: Path, commands: Sequence[FileException], warmup: int
+) -> list[float]:
+    """File every command through the real handler; the latencies of those after warm-up."""
+    db = await migrated(path)
+    clock = ManualClock(START)
+    services = Services(db, load_policy(policy_file), clock)
+    latencies: list[float] = []
+    try:
+        for i, command in enumerate(commands):
+            clock.set(clock_at(i))
+            started = time.perf_counter()
+            result = await file_exception(services, ACTOR, command)
+            elapsed = time.perf_counter() - started
+            if not result.created:
+                raise SystemExit(f"request {i} was deduplicated; external ids must be unique")
+            if i >= warmup:
+                latencies.append(elapsed)
+    finally:
+        await db.dispose()
+    return latencies
+
+
+async def profile_handler(
+    path: Path, policy_file: Path, commands: Sequence[FileException]
+) -> cProfile.Profile:
+    db = await migrated(path)
+    clock = ManualClock(START)
+    services = Services(db, load_policy(policy_file), clock)
+    profiler = cProfile.Profile()
+    try:
+        for i, command in enumerate(commands):
+            clock.set(clock_at(i))
+            profiler.enable()
+            await file_exception(services, ACTOR, command)
+            profiler.disable()
+    finally:
+        await db.dispose()
+    return profiler
+
+
+# --- the floor ------------------------------------------------------------------------------
+
+INSERT_CASE = (
+    "INSERT INTO cases (status, code, title, requester, amount, currency, request, outcome,"
+    " rules, skipped_rules, flags, rationale_required, policy_version, source, external_id,"
+    " idempotency_key, request_hash, created_at, updated_at, closed_at, version)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)"
+)
+INSERT_STEP = (
+    "INSERT INTO steps (case_id, position, tier, mode, required, status, opened_at, due_at,"
+    " closed_at, policy_version, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, 1)"
+)
+INSERT_ASSIGNMENT = "INSERT INTO assignments (step_id, person, case_id, ordinal) VALUES (?, ?, ?, ?)"
+INSERT_EVENT = (
+    "INSERT INTO audit_events (seq, at, actor, action, case_ref, step_id, rationale,"
+    " policy_version, platform, data, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+INSERT_MESSAGE = (
+    "INSERT INTO outbox (created_at, kind, case_id, recipient, payload, status, attempts,"
+    " next_attempt_at, delivered_at, last_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)"
+)
+
+
+async def floor_connection(path: Path) -> aiosqlite.Connection:
+    """A raw connection set up like storage.db sets up the product's."""
+    conn = await aiosqlite.connect(path, isolation_level=None)
+    await conn.execute("PRAGMA journal_mode=WAL")
+    await conn.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    await conn.execute("PRAGMA foreign_keys=ON")
+    await conn.execute("PRAGMA synchronous=FULL")
+    return conn
+
+
+async def floor_file(
+    conn: aiosqlite.Connection, request: dict[str, Any], tpl: CaseTemplate, now: datetime
+) -> None:
+    """One case, its steps, assignments, audit events and messages, in one transaction."""
+    at = sql_time(now)
+    request_json = json.dumps(request)  # what SQLAlchemy's JSON type stores
+    request_hash = hashlib.sha256(canonical_json(request).encode()).hexdigest()
+    await conn.execute("BEGIN IMMEDIATE")
+    try:
+        head = list(await conn.execute_fetchall("SELECT seq, hash FROM audit_head"))
+        cursor = await conn.execute(
+            INSERT_CASE,
+            (
+                tpl.status,
+                request["code"],
+                request["title"],
+                request["requester"],
+                request.get("amount"),
+                request.get("currency"),
+                request_json,
+                tpl.outcome,
+                tpl.rules,
+                tpl.skipped_rules,
+                tpl.flags,
+                tpl.rationale_required,
+                tpl.policy_version,
+                request.get("source"),
+                request.get("external_id"),
+                None,
+                request_hash,
+                at,
+                at,
+                at if tpl.closed else None,
+            ),
+        )
+        case_id = cursor.lastrowid
+        assert case_id is not None
+        ref = case_ref(case_id)
+        step_ids: dict[int, int] = {}
+        assignments: list[tuple[int, str, int, int]] = []
+        for step in tpl.steps:
+            opened = step.due_after is not None
+            cursor = await conn.execute(
+                INSERT_STEP,
+                (
+                    case_id,
+                    step.position,
+                    step.tier,
+                    step.mode,
+                    step.required,
+                    step.status,
+                    at if opened else None,
+                    sql_time(now + step.due_after) if step.due_after is not None else None,
+                    tpl.policy_version,
+                ),
+            )
+            step_id = cursor.lastrowid
+            assert step_id is not None
+            step_ids[step.position] = step_id
+            assignments += [(step_id, p, case_id, n) for n, p in enumerate(step.approvers)]
+        if assignments:
+            await conn.executemany(INSERT_ASSIGNMENT, assignments)
+        seq, prev = (head[0][0], head[0][1]) if head else (0, GENESIS_HASH)
+        events = []
+        for event in tpl.events:
+            seq += 1
+            step_id = None if event.step_position is None else step_ids[event.step_position]
+            digest = event_hash(
+                prev_hash=prev,
+                seq=seq,
+                at=now,
+                actor=event.actor,
+                action=event.action,
+                case_ref=ref,
+                step_id=step_id,
+                rationale=event.rationale,
+                policy_version=event.policy_version,
+                platform=event.platform,
+                data_json=event.data_json,
+            )
+            events.append(
+                (
+                    seq,
+                    at,
+                    event.actor,
+                    event.action,
+                    ref,
+                    step_id,
+                    event.rationale,
+                    event.policy_version,
+                    event.platform,
+                    event.data_json,
+                    prev,
+                    digest,
+                )
+            )
+            prev = digest
+        await conn.executemany(INSERT_EVENT, events)
+        if head:
+            await conn.execute("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", (seq, prev))
+        else:
+            await conn.execute("INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?)", (seq, prev))
+        await conn.executemany(
+            INSERT_MESSAGE,
+            [
+                (at, m.kind, case_id, m.recipient, m.payload.replace(REF_MARK, ref), m.status)
+                + (m.attempts, at)
+                for m in tpl.messages
+            ],
+        )
+        await conn.execute("COMMIT")
+    except BaseException:
+        await conn.execute("ROLLBACK")
+        raise
+
+
+async def run_floor(
+    path: Path,
+    requests: Sequence[dict[str, Any]],
+    templates: Sequence[CaseTemplate],
+    warmup: int,
+) -> tuple[list[float], Counter[str]]:
+    """The floor over every request; the latencies after warm-up and one case's statements."""
+    db = await migrated(path)  # the same schema, made the same way
+    await db.dispose()
+    conn = await floor_connection(path)
+    trace = StatementTrace()
+    await conn.set_trace_callback(trace)
+    latencies: list[float] = []
+    try:
+        for i, request in enumerate(requests):
+            template = templates[i % len(templates)]
+            trace.on = i == 1  # a steady-state case: the audit head exists
+            started = time.perf_counter()
+            await floor_file(conn, request, template, clock_at(i))
+            elapsed = time.perf_counter() - started
+            if i >= warmup:
+                latencies.append(elapsed)
+    finally:
+        await conn.close()
+    return latencies, trace.take()
+
+
+# --- checks and report ----------------------------------------------------------------------
+
+
+def compare(handler_db: Path, floor_db: Path) -> tuple[bool, int, str]:
+    """Are the two databases' rows identical? (ok, rows compared, first difference)"""
+    compared = 0
+    with sqlite3.connect(handler_db) as one, sqlite3.connect(floor_db) as two:
+        for table in TABLES:
+            query = f"SELECT * FROM {table} ORDER BY 1, 2"
+            left, right = one.execute(query).fetchall(), two.execute(query).fetchall()
+            if len(left) != len(right):
+                return False, compared, f"{table}: {len(left)} rows vs {len(right)}"
+            for a, b in zip(left, right, strict=True):
+                if a != b:
+                    return False, compared, f"{table}:\n  handler {a}\n  floor   {b}"
+            compared += len(left)
+    one.close()
+    two.close()
+    return True, compared, ""
+
+
+async def verify_chain(path: Path) -> audit.VerifyResult:
+    db = Database.from_url(sqlite_url(path))
+    try:
+        async with db.reading() as conn:
+            return await audit.verify(conn)
+    finally:
+        await db.dispose()
+
+
+def summary(name: str, latencies: list[float]) -> str:
+    ordered = sorted(latencies)
+    total = sum(latencies)
+    return (
+        f"  {name:<8} {len(latencies) / total:>9.1f} {1000 * percentile(ordered, 0.5):>8.2f}"
+        f" {1000 * percentile(ordered, 0.99):>8.2f} {total:>9.2f}"
+    )
+
+
+async def main_async(args: argparse.Namespace) -> int:
+    policy_file = Path(args.policy).resolve()
+    total = args.warmup + args.count
+    requests = [raw_request(i) for i in range(total)]
+    commands = []
+    for request in requests:
+        model = ExceptionRequest.model_validate(request)
+        if json.dumps(model.model_dump(mode="json", exclude_none=True)) != json.dumps(request):
+            raise SystemExit("raw_request() must list the fields in the model's order")
+        commands.append(FileException(model))
+
+    print("bench.intake: filing throughput on SQLite, the real handler next to a raw-SQL floor")
+    print(f"command:  {command('bench.intake')}")
+    for line in machine_lines():
+        print(line)
+    with tempfile.TemporaryDirectory(prefix="bench-intake-") as tmp:
+        workdir = Path(tmp)
+        print(f"database: SQLite files under {tempfile.gettempdir()}, migrated; WAL,")
+        print("          synchronous=FULL, BEGIN IMMEDIATE; one case per transaction, sequential")
+        found = await probe(workdir, policy_file)
+        shown = policy_file.relative_to(REPO) if policy_file.is_relative_to(REPO) else policy_file
+        tpl = found.templates[0]
+        route = " -> ".join(f"{s.tier} ({', '.join(s.approvers)})" for s in tpl.steps)
+        fired = ", ".join(rule["id"] for rule in json.loads(tpl.rules))
+        print(f"policy:   {shown}; fired: {fired}; route: {route}")
+        print(f"request:  OFF_CONTRACT from an ERP (source+external_id), supplier, 3 references,")
+        print(f"          3 details; {len(VARIANTS)} amount/supplier variants, all routed")
+        counts = ", ".join(f"{t} {n}" for t, n in found.rows.items())
+        print(f"rows written by one filing: {counts}")
+        print("          (audit_head: inserted by the first filing, then updated in place)")
+
+        handler_latencies = await run_handler(
+            workdir / "handler.db", policy_file, commands, args.warmup
+        )
+        floor_latencies, floor_statements = await run_floor(
+            workdir / "floor.db", requests, found.templates, args.warmup
+        )
+        print(f"SQL statements per filing: handler {describe(found.statements)}")
+        print(f"                           floor   {describe(floor_statements)}")
+        print(f"timed:    {args.count} cases each, after {args.warmup} warm-up cases each")
+        print(f"  {'':<8} {'cases/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'total s':>9}")
+        print(summary("handler", handler_latencies))
+        print(summary("floor", floor_latencies))
+        ratio = sum(floor_latencies) / sum(handler_latencies)
+        verdict = "meets" if ratio >= 0.5 else "BELOW"
+        print(f"ratio handler/floor (cases/s): {ratio:.2f} ({verdict} the goal of >= 0.5)")
+
+        same, rows, difference = compare(workdir / "handler.db", workdir / "floor.db")
+        chain = await verify_chain(workdir / "floor.db")
+        if same:
+            print(f"check:    floor rows identical to handler rows ({rows} rows, {len(TABLES)} tables)")
+        else:
+            print(f"check:    FLOOR ROWS DIFFER from handler rows; first difference in {difference}")
+        print(f"          floor audit chain verified by storage.audit.verify: {chain.ok}"
+              f" ({chain.count} events)")
+
+        if args.profile:
+            profiled = commands[: args.profile]
+            profiler = await profile_handler(workdir / "profile.db", policy_file, profiled)
+            print(f"profile of {len(profiled)} handler filings on a fresh database:")
+            for line in profile_lines(profiler):
+                print(line)
+    return 0 if same and chain.ok else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.intake", description=__doc__)
+    parser.add_argument("--count", type=int, default=2000, help="timed cases per run")
+    parser.add_argument("--warmup", type=int, default=50, help="untimed cases first, per run")
+    parser.add_argument("--policy", default=str(DEFAULT_POLICY), help="the policy file")
+    parser.add_argument(
+        "--profile", type=int, default=0, metavar="N", help="also cProfile N handler filings"
+    )
+    args = parser.parse_args(argv)
+    if args.count < 1 or args.warmup < 2 or args.profile < 0:
+        parser.error("--count must be >= 1, --warmup >= 2, --profile >= 0")
+    return asyncio.run(main_async(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
