@@ -135,7 +135,7 @@ class ConsoleSession:
     async def run(self) -> int:
         policy = self.svc.policy
         self.say(f"Approvals console. Policy: {policy.name} (version {policy.version[:12]}).")
-        self.say("Type `help` for commands, `people` for who is who.")
+        self.say("Type `help` for commands, `people` for who is who; README.md has a walkthrough.")
         if self.me:
             self.say(f"You are {self.me.name} ({self.me.id}).")
         await self.deliverer.deliver_due()
