@@ -13,7 +13,6 @@ class Metrics:
     http_requests: Counter
     http_seconds: Histogram
     cases_filed: Counter
-    decisions: Counter
 
     @staticmethod
     def create() -> Metrics:
@@ -36,12 +35,6 @@ class Metrics:
                 "approvals_cases_filed",
                 "Exceptions filed, by the policy's outcome.",
                 ["outcome"],
-                registry=registry,
-            ),
-            decisions=Counter(
-                "approvals_decisions",
-                "Decisions recorded, by action.",
-                ["action"],
                 registry=registry,
             ),
         )

@@ -96,6 +96,23 @@ def event_hash(
     return hashlib.sha256(prev_hash.encode("ascii") + body.encode("utf-8")).hexdigest()
 
 
+def row_hash(prev_hash: str, row: Mapping[Any, Any]) -> str:
+    """The hash of an audit_events row (its column values), chained after `prev_hash`."""
+    return event_hash(
+        prev_hash=prev_hash,
+        seq=row["seq"],
+        at=row["at"],
+        actor=row["actor"],
+        action=row["action"],
+        case_ref=row["case_ref"],
+        step_id=row["step_id"],
+        rationale=row["rationale"],
+        policy_version=row["policy_version"],
+        platform=row["platform"],
+        data_json=row["data"],
+    )
+
+
 async def append(conn: AsyncConnection, events: list[AuditEvent], at: datetime) -> None:
     """Append events in order, chained after the current head. Caller holds the chain lock."""
     if not events:
@@ -105,37 +122,21 @@ async def append(conn: AsyncConnection, events: list[AuditEvent], at: datetime) 
     rows = []
     for event in events:
         seq += 1
-        data_json = canonical_json(dict(event.data))
-        digest = event_hash(
-            prev_hash=prev,
-            seq=seq,
-            at=at,
-            actor=event.actor,
-            action=event.action,
-            case_ref=event.case_ref,
-            step_id=event.step_id,
-            rationale=event.rationale,
-            policy_version=event.policy_version,
-            platform=event.platform,
-            data_json=data_json,
-        )
-        rows.append(
-            {
-                "seq": seq,
-                "at": at,
-                "actor": event.actor,
-                "action": event.action,
-                "case_ref": event.case_ref,
-                "step_id": event.step_id,
-                "rationale": event.rationale,
-                "policy_version": event.policy_version,
-                "platform": event.platform,
-                "data": data_json,
-                "prev_hash": prev,
-                "hash": digest,
-            }
-        )
-        prev = digest
+        row: dict[str, Any] = {
+            "seq": seq,
+            "at": at,
+            "actor": event.actor,
+            "action": event.action,
+            "case_ref": event.case_ref,
+            "step_id": event.step_id,
+            "rationale": event.rationale,
+            "policy_version": event.policy_version,
+            "platform": event.platform,
+            "data": canonical_json(dict(event.data)),
+            "prev_hash": prev,
+        }
+        row["hash"] = prev = row_hash(prev, row)
+        rows.append(row)
     await conn.execute(insert(audit_events), rows)
     if head is None:
         await conn.execute(insert(audit_head).values(id=1, seq=seq, hash=prev))
@@ -210,19 +211,7 @@ async def verify(conn: AsyncConnection, batch: int = 5000) -> VerifyResult:
             return VerifyResult(count, row.seq, f"expected event {expected_seq}, found {row.seq}")
         if row.prev_hash != prev:
             return VerifyResult(count, row.seq, "its prev_hash does not match the event before")
-        digest = event_hash(
-            prev_hash=prev,
-            seq=row.seq,
-            at=row.at,
-            actor=row.actor,
-            action=row.action,
-            case_ref=row.case_ref,
-            step_id=row.step_id,
-            rationale=row.rationale,
-            policy_version=row.policy_version,
-            platform=row.platform,
-            data_json=row.data,
-        )
+        digest = row_hash(prev, row._mapping)
         if digest != row.hash:
             return VerifyResult(count, row.seq, "its content does not match its hash")
         prev = digest
