@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import hashlib
+import importlib
 import json
 import sqlite3
 import sys
@@ -33,7 +35,13 @@ from typing import Any
 
 import aiosqlite
 
-from bench._common import command, machine_lines, percentile, profile_lines
+from bench._common import (
+    command,
+    cprofile_lines,
+    machine_lines,
+    percentile,
+    pyinstrument_lines,
+)
 from handlers.clock import ManualClock
 from handlers.commands import FileException
 from handlers.context import Actor, Services
@@ -70,7 +78,7 @@ WRITTEN = ("cases", "steps", "assignments", "audit_events", "audit_head", "outbo
 VARIANTS: tuple[tuple[float, dict[str, Any]], ...] = (
     (32_000.0, {"id": "SUP-1042", "name": "Nordic IT", "risk_score": 40, "on_contract": False}),
     (27_450.5, {"id": "SUP-2211", "name": "Baltic Office Supply", "risk_score": 22}),
-    (61_800.0, {"id": "SUP-0308", "name": "Iberia Hardware", "risk_score": 55, "on_contract": False}),
+    (61_800.0, {"id": "SUP-0308", "name": "Iberia Tech", "risk_score": 55, "on_contract": False}),
     (118_250.0, {"id": "SUP-7730", "name": "Alpine Logistics", "on_contract": True}),
 )
 
@@ -209,6 +217,10 @@ class MessageTemplate:
     payload: str  # JSON text, REF_MARK standing for the case's ref
     status: str
     attempts: int
+
+    @property
+    def tail(self) -> tuple[str, int]:
+        return self.status, self.attempts
 
 
 @dataclass(frozen=True, slots=True)
@@ -398,11 +410,15 @@ INSERT_STEP = (
     "INSERT INTO steps (case_id, position, tier, mode, required, status, opened_at, due_at,"
     " closed_at, policy_version, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, 1)"
 )
-INSERT_ASSIGNMENT = "INSERT INTO assignments (step_id, person, case_id, ordinal) VALUES (?, ?, ?, ?)"
+INSERT_ASSIGNMENT = (
+    "INSERT INTO assignments (step_id, person, case_id, ordinal) VALUES (?, ?, ?, ?)"
+)
 INSERT_EVENT = (
     "INSERT INTO audit_events (seq, at, actor, action, case_ref, step_id, rationale,"
     " policy_version, platform, data, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+UPDATE_HEAD = "UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1"
+INSERT_HEAD = "INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?)"
 INSERT_MESSAGE = (
     "INSERT INTO outbox (created_at, kind, case_id, recipient, payload, status, attempts,"
     " next_attempt_at, delivered_at, last_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)"
@@ -508,12 +524,11 @@ async def floor_file(
             prev = digest
         await conn.executemany(INSERT_EVENT, events)
         if head:
-            await conn.execute("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", (seq, prev))
+            await conn.execute(UPDATE_HEAD, (seq, prev))
         else:
-            await conn.execute("INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?)", (seq, prev))
+            await conn.execute(INSERT_HEAD, (seq, prev))
         messages = [
-            (at, m.kind, case_id, m.recipient, m.payload.replace(REF_MARK, ref), m.status)
-            + (m.attempts, at)
+            (at, m.kind, case_id, m.recipient, m.payload.replace(REF_MARK, ref), *m.tail, at)
             for m in tpl.messages
         ]
         if messages:
@@ -612,25 +627,34 @@ def summary(name: str, latencies: list[float]) -> str:
 async def profile_handler(
     path: Path, policy_file: Path, commands: Sequence[FileException]
 ) -> list[str]:
-    """cProfile the handler over `commands` on a fresh database (after 20 untimed filings)."""
-    import cProfile
+    """Profile the handler over `commands` on a fresh database (after 20 untimed filings).
 
+    pyinstrument (sampling, async-aware) when importable, else cProfile from the stdlib.
+    """
     run = await HandlerRun.open(path, policy_file, commands)
-    profiler = cProfile.Profile()
     try:
         for i in range(min(20, len(commands))):
             await run.file(i)
+        try:
+            pyinstrument = importlib.import_module("pyinstrument")
+        except ImportError:
+            profiler = cProfile.Profile()
+            for i in range(20, len(commands)):
+                profiler.enable()
+                await run.file(i)
+                profiler.disable()
+            return cprofile_lines(profiler)
+        sampler = pyinstrument.Profiler(interval=0.0005, async_mode="enabled")
+        sampler.start()
         for i in range(20, len(commands)):
-            profiler.enable()
             await run.file(i)
-            profiler.disable()
+        session = sampler.stop()
+        return pyinstrument_lines(session.root_frame())
     finally:
         await run.close()
-    return profile_lines(profiler)
 
 
-async def main_async(args: argparse.Namespace) -> int:
-    policy_file = Path(args.policy).resolve()
+async def main_async(args: argparse.Namespace, policy_file: Path) -> int:
     total = args.warmup + args.count
     requests = [raw_request(i) for i in range(total)]
     commands = []
@@ -657,8 +681,11 @@ async def main_async(args: argparse.Namespace) -> int:
         print(f"          route: {route}")
         print("request:  OFF_CONTRACT from an ERP (source + external_id): amount, supplier,")
         print(f"          3 references, 3 details; {len(VARIANTS)} amount/supplier variants")
-        counts = ", ".join(f"{t} {n}" for t, n in found.rows.items())
-        print(f"rows per filing: {counts} (the head is then updated)")
+        counts = ", ".join(f"{t} {n}" for t, n in found.rows.items() if t != "audit_head")
+        print(f"rows per filing: {counts}")
+        print(
+            f"                 audit_head {found.rows['audit_head']} (inserted once, then updated)"
+        )
 
         handler = await HandlerRun.open(workdir / "handler.db", policy_file, commands)
         floor = await FloorRun.open(workdir / "floor.db", requests, found.templates)
@@ -680,10 +707,12 @@ async def main_async(args: argparse.Namespace) -> int:
             await handler.close()
             await floor.close()
 
-        print(f"SQL statements per filing: handler {describe(found.statements)}")
-        print(f"                           floor   {describe(floor_statements)}")
-        print(f"calls to the aiosqlite thread: handler {describe(found.trips)}")
-        print(f"                               floor   {describe(floor_trips)}")
+        print("SQL statements per filing (SQLite's trace; executemany counts each row):")
+        print(f"  handler {describe(found.statements)}")
+        print(f"  floor   {describe(floor_statements)}")
+        print("calls handed to the aiosqlite worker thread per filing:")
+        print(f"  handler {describe(found.trips)}")
+        print(f"  floor   {describe(floor_trips)}")
         print(
             f"timed:    {args.count} cases each after {args.warmup} warm-up cases each, "
             f"alternating in blocks of {args.block}"
@@ -698,13 +727,18 @@ async def main_async(args: argparse.Namespace) -> int:
         same, rows, difference = compare(workdir / "handler.db", workdir / "floor.db")
         chain = await verify_chain(workdir / "floor.db")
         if same:
-            print(f"check:    floor rows == handler rows ({rows} rows in {len(TABLES)} tables);")
+            print(f"check:    floor rows == handler rows ({rows} rows in {len(TABLES)} tables)")
         else:
             print(f"check:    FLOOR ROWS DIFFER from the handler's, first in {difference}")
-        print(f"          floor chain passes storage.audit.verify: {chain.ok} ({chain.count} events)")
+        print(
+            f"          floor chain passes storage.audit.verify: {chain.ok}, {chain.count} events"
+        )
 
         if args.profile:
-            profiled = commands[: args.profile + 20]
+            profiled = [
+                FileException(ExceptionRequest.model_validate(raw_request(i)))
+                for i in range(args.profile + 20)
+            ]
             print(f"profile of {len(profiled) - 20} handler filings, fresh database:")
             for line in await profile_handler(workdir / "profile.db", policy_file, profiled):
                 print(line)
@@ -722,12 +756,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--block", type=int, default=100, help="cases per alternation block")
     parser.add_argument("--policy", default=str(DEFAULT_POLICY), help="the policy file")
     parser.add_argument(
-        "--profile", type=int, default=0, metavar="N", help="also cProfile N handler filings"
+        "--profile", type=int, default=0, metavar="N", help="also profile N handler filings"
     )
     args = parser.parse_args(argv)
     if args.count < 1 or args.warmup < 2 or args.block < 1 or args.profile < 0:
         parser.error("need --count >= 1, --warmup >= 2, --block >= 1, --profile >= 0")
-    return asyncio.run(main_async(args))
+    return asyncio.run(main_async(args, Path(args.policy).resolve()))
 
 
 if __name__ == "__main__":

@@ -55,10 +55,8 @@ async def file_exception(svc: Services, actor: Actor, cmd: FileException) -> Fil
         existing = await _earlier_filing(conn, cmd, request_hash)
         if existing is not None:
             return FilingResult(existing, created=False)
-        case_id = await _store(conn, actor, cmd, evaluation, request_data, request_hash, now)
-        await _announce(conn, svc.policy, actor, case_id, evaluation, requester.id, now)
-        case = await cases.get_case(conn, case_id)
-    assert case is not None
+        case, step_ids = await _store(conn, actor, cmd, evaluation, request_data, request_hash, now)
+        await _announce(conn, svc.policy, actor, case.id, step_ids, evaluation, requester.id, now)
     return FilingResult(case, created=True)
 
 
@@ -95,9 +93,9 @@ async def _store(
     request_data: dict[str, object],
     request_hash: str,
     now: datetime,
-) -> int:
+) -> tuple[CaseRecord, list[int]]:
     request = cmd.request
-    case_id = await cases.insert_case(
+    case = await cases.insert_case(
         conn,
         NewCase(
             status=_initial_status(evaluation.outcome),
@@ -142,8 +140,8 @@ async def _store(
         )
         for position, step in enumerate(evaluation.route, start=1)
     ]
-    await cases.insert_steps(conn, case_id, new_steps, evaluation.policy_version)
-    return case_id
+    step_ids = await cases.insert_steps(conn, case.id, new_steps, evaluation.policy_version)
+    return case, step_ids
 
 
 async def _announce(
@@ -151,6 +149,7 @@ async def _announce(
     policy: Policy,
     actor: Actor,
     case_id: int,
+    step_ids: list[int],
     evaluation: Evaluation,
     requester: str,
     now: datetime,
@@ -187,13 +186,12 @@ async def _announce(
     messages: list[OutgoingMessage] = []
     if evaluation.outcome is Outcome.ROUTE:
         first = evaluation.route[0]
-        first_step = (await cases.steps_for_case(conn, case_id))[0]
         events.append(
             AuditEvent(
                 actor=POLICY_ACTOR,
                 action="step.opened",
                 case_ref=ref,
-                step_id=first_step.id,
+                step_id=step_ids[0],
                 policy_version=version,
                 data={"tier": first.tier, "approvers": list(first.approvers)},
             )

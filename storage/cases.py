@@ -85,42 +85,61 @@ def _case(row: Any) -> CaseRecord:
     )
 
 
-async def insert_case(conn: AsyncConnection, new: NewCase, now: datetime) -> int:
+# Built once: the filing path runs these for every case, and rebuilding a statement costs
+# more than executing it on SQLite.
+_INSERT_CASE = insert(cases).returning(*cases.c)
+_INSERT_STEP = insert(steps).returning(steps.c.id, steps.c.position)
+_INSERT_ASSIGNMENTS = insert(assignments)
+
+
+async def insert_case(conn: AsyncConnection, new: NewCase, now: datetime) -> CaseRecord:
+    """Insert a case and return it as stored (one statement, thanks to RETURNING)."""
     values = {name: getattr(new, name) for name in NewCase.__dataclass_fields__}
-    values["status"] = new.status.value
-    closed_at = now if new.status.is_final else None
-    result = await conn.execute(
-        insert(cases)
-        .values(**values, created_at=now, updated_at=now, closed_at=closed_at, version=1)
-        .returning(cases.c.id)
+    values.update(
+        status=new.status.value,
+        created_at=now,
+        updated_at=now,
+        closed_at=now if new.status.is_final else None,
+        version=1,
     )
-    return int(result.scalar_one())
+    result = await conn.execute(_INSERT_CASE, values)
+    return _case(result.one())
 
 
 async def insert_steps(
     conn: AsyncConnection, case_id: int, new_steps: Sequence[NewStep], policy_version: str
 ) -> list[int]:
-    ids = []
-    for step in new_steps:
-        result = await conn.execute(
-            insert(steps)
-            .values(
-                case_id=case_id,
-                position=step.position,
-                tier=step.tier,
-                mode=step.mode,
-                required=step.required,
-                status=step.status.value,
-                opened_at=step.opened_at,
-                due_at=step.due_at,
-                policy_version=policy_version,
-                version=1,
-            )
-            .returning(steps.c.id)
-        )
-        step_id = int(result.scalar_one())
-        ids.append(step_id)
-        await _insert_assignments(conn, case_id, step_id, step.approvers)
+    """Insert a case's steps and their assignments; returns the step ids in route order."""
+    if not new_steps:
+        return []
+    result = await conn.execute(
+        _INSERT_STEP,
+        [
+            {
+                "case_id": case_id,
+                "position": step.position,
+                "tier": step.tier,
+                "mode": step.mode,
+                "required": step.required,
+                "status": step.status.value,
+                "opened_at": step.opened_at,
+                "due_at": step.due_at,
+                "policy_version": policy_version,
+                "version": 1,
+            }
+            for step in new_steps
+        ],
+    )
+    id_by_position = {row.position: row.id for row in result}
+    ids = [id_by_position[step.position] for step in new_steps]
+    await conn.execute(
+        _INSERT_ASSIGNMENTS,
+        [
+            {"step_id": step_id, "case_id": case_id, "person": person, "ordinal": i}
+            for step_id, step in zip(ids, new_steps, strict=True)
+            for i, person in enumerate(step.approvers)
+        ],
+    )
     return ids
 
 
@@ -129,7 +148,7 @@ async def _insert_assignments(
 ) -> None:
     if people:
         await conn.execute(
-            insert(assignments),
+            _INSERT_ASSIGNMENTS,
             [
                 {"step_id": step_id, "case_id": case_id, "person": person, "ordinal": i}
                 for i, person in enumerate(people)

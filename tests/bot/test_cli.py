@@ -189,3 +189,18 @@ def test_half_a_platform_configuration_is_a_clear_startup_error(
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
     assert main(["migrate"]) == 2
     assert "SLACK_SIGNING_SECRET" in capsys.readouterr().err
+
+
+def test_a_broken_policy_stops_start_up_with_its_problems(
+    sqlite_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(TEST_POLICY.read_text().replace("manager: carl", "manager: nobody", 1))
+    monkeypatch.setenv("APPROVALS_POLICY_FILE", str(broken))
+    assert main(["console"]) == 2
+    err = capsys.readouterr().err
+    assert "The policy file has problems" in err
+    assert "nobody" in err

@@ -74,10 +74,10 @@ async def create_case(
     **changes: Any,
 ) -> int:
     """Insert a case (and its steps, if given); return the case id."""
-    case_id = await insert_case(conn, new_case(**changes), now)
+    case = await insert_case(conn, new_case(**changes), now)
     if steps:
-        await insert_steps(conn, case_id, steps, POLICY_VERSION)
-    return case_id
+        await insert_steps(conn, case.id, steps, POLICY_VERSION)
+    return case.id
 
 
 def audit_event(
