@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 
 @dataclass(frozen=True)
@@ -13,6 +13,8 @@ class Metrics:
     http_requests: Counter
     http_seconds: Histogram
     cases_filed: Counter
+    cases: Gauge
+    outbox_pending: Gauge
 
     @staticmethod
     def create() -> Metrics:
@@ -35,6 +37,17 @@ class Metrics:
                 "approvals_cases_filed",
                 "Exceptions filed, by the policy's outcome.",
                 ["outcome"],
+                registry=registry,
+            ),
+            cases=Gauge(
+                "approvals_cases",
+                "Cases in the database, by status (read at scrape time).",
+                ["status"],
+                registry=registry,
+            ),
+            outbox_pending=Gauge(
+                "approvals_outbox_pending",
+                "Messages waiting in the outbox for delivery (read at scrape time).",
                 registry=registry,
             ),
         )

@@ -11,6 +11,8 @@ from bot.http_errors import METRICS_KEY, errors_and_metrics
 from bot.intake import API_TOKEN_KEY, SERVICES_KEY, add_intake_routes
 from bot.metrics import Metrics
 from handlers.context import Services
+from storage import cases, outbox
+from storage.records import CaseStatus
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +34,13 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    body = generate_latest(request.app[METRICS_KEY].registry)
+    registry = request.app[METRICS_KEY]
+    async with request.app[SERVICES_KEY].db.reading() as conn:
+        by_status = await cases.count_by_status(conn)
+        registry.outbox_pending.set(await outbox.pending_count(conn))
+    for status in CaseStatus:
+        registry.cases.labels(status.value).set(by_status.get(status.value, 0))
+    body = generate_latest(registry.registry)
     response = web.Response(body=body)
     response.content_type = CONTENT_TYPE_LATEST.split(";")[0]
     response.charset = "utf-8"

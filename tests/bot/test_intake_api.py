@@ -209,6 +209,9 @@ async def test_health_readiness_and_metrics(http: ClientSession, services: Servi
         text = await response.text()
     assert 'approvals_cases_filed_total{outcome="route"} 1.0' in text
     assert 'approvals_http_requests_total{route="/api/v1/exceptions",status="201"} 1.0' in text
+    assert 'approvals_cases{status="pending"} 1.0' in text
+    assert 'approvals_cases{status="approved"} 0.0' in text
+    assert "approvals_outbox_pending 3.0" in text  # two cards and a note for the requester
 
 
 async def test_readiness_fails_when_the_database_is_unreachable(services: Services) -> None:
