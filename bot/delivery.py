@@ -8,6 +8,9 @@ the outbox for a later attempt with exponential backoff (or the platform's Retry
 from __future__ import annotations
 
 import logging
+import os
+import socket
+import uuid
 from collections.abc import Sequence
 from datetime import timedelta
 
@@ -21,6 +24,7 @@ from storage.outbox import CardRef, MessageKind, PendingMessage
 
 log = logging.getLogger(__name__)
 
+CLAIM_LEASE = timedelta(minutes=2)  # longer than a batch takes; a crashed claim runs out
 BASE_BACKOFF = timedelta(seconds=5)
 MAX_BACKOFF = timedelta(minutes=15)
 
@@ -33,15 +37,25 @@ def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
 
 
 class OutboxDeliverer:
-    def __init__(self, services: Services, messengers: Sequence[Messenger]) -> None:
+    """Claims due messages (so replicas never send one twice at once) and delivers them."""
+
+    def __init__(
+        self,
+        services: Services,
+        messengers: Sequence[Messenger],
+        *,
+        lease: timedelta = CLAIM_LEASE,
+    ) -> None:
         self.services = services
         self.messengers = {m.platform: m for m in messengers}
+        self.lease = lease
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
-    async def deliver_due(self, limit: int = 100) -> int:
+    async def deliver_due(self, limit: int = 50) -> int:
         """Deliver what is due now; returns how many messages were delivered."""
         svc = self.services
-        async with svc.db.reading() as conn:
-            batch = await outbox.due(conn, svc.clock.now(), limit)
+        async with svc.db.transaction() as conn:
+            batch = await outbox.claim(conn, svc.clock.now(), self.owner, self.lease, limit)
         delivered = 0
         for message in batch:
             try:

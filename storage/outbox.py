@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Select, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.tables import card_refs, outbox
@@ -79,32 +79,67 @@ async def enqueue(conn: AsyncConnection, messages: list[OutgoingMessage], now: d
     )
 
 
-async def due(conn: AsyncConnection, now: datetime, limit: int = 100) -> list[PendingMessage]:
-    """Pending messages whose next attempt is due, oldest first."""
-    rows = await conn.execute(
+def _pending(row: Any) -> PendingMessage:
+    return PendingMessage(
+        id=row.id,
+        kind=MessageKind(row.kind),
+        case_id=row.case_id,
+        recipient=row.recipient,
+        text=row.payload.get("text"),
+        attempts=row.attempts,
+    )
+
+
+def _due_query(now: datetime, limit: int) -> Select[Any]:
+    return (
         select(outbox)
-        .where(outbox.c.status == MessageStatus.PENDING.value, outbox.c.next_attempt_at <= now)
+        .where(
+            outbox.c.status == MessageStatus.PENDING.value,
+            outbox.c.next_attempt_at <= now,
+            or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until <= now),
+        )
         .order_by(outbox.c.id)
         .limit(limit)
     )
-    return [
-        PendingMessage(
-            id=row.id,
-            kind=MessageKind(row.kind),
-            case_id=row.case_id,
-            recipient=row.recipient,
-            text=row.payload.get("text"),
-            attempts=row.attempts,
+
+
+async def due(conn: AsyncConnection, now: datetime, limit: int = 100) -> list[PendingMessage]:
+    """Pending messages whose next attempt is due and that nobody has claimed, oldest first."""
+    return [_pending(row) for row in await conn.execute(_due_query(now, limit))]
+
+
+async def claim(
+    conn: AsyncConnection, now: datetime, owner: str, lease: timedelta, limit: int = 50
+) -> list[PendingMessage]:
+    """Claim due messages for `owner` until now + lease. Run it in a write transaction.
+
+    On PostgreSQL, rows another deliverer is claiming at this moment are skipped rather than
+    waited for; on SQLite, writers are serialized anyway.
+    """
+    query = _due_query(now, limit)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True, of=outbox)
+    messages = [_pending(row) for row in await conn.execute(query)]
+    if messages:
+        await conn.execute(
+            update(outbox)
+            .where(outbox.c.id.in_([m.id for m in messages]))
+            .values(claimed_until=now + lease, claimed_by=owner[:64])
         )
-        for row in rows
-    ]
+    return messages
 
 
 async def mark_delivered(conn: AsyncConnection, message_id: int, now: datetime) -> None:
     await conn.execute(
         update(outbox)
         .where(outbox.c.id == message_id)
-        .values(status=MessageStatus.DELIVERED.value, delivered_at=now, last_error=None)
+        .values(
+            status=MessageStatus.DELIVERED.value,
+            delivered_at=now,
+            last_error=None,
+            claimed_until=None,
+            claimed_by=None,
+        )
     )
 
 
@@ -122,6 +157,8 @@ async def mark_failed(
             attempts=attempts,
             last_error=error[:2000],
             next_attempt_at=now + retry_in,
+            claimed_until=None,
+            claimed_by=None,
         )
     )
 

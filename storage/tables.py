@@ -149,6 +149,10 @@ outbox = Table(
     Column("next_attempt_at", UTCDateTime, nullable=False),
     Column("delivered_at", UTCDateTime, nullable=True),
     Column("last_error", Text, nullable=True),
+    # A deliverer claims messages for a while, so replicas never send the same one at once;
+    # a crashed deliverer's claim simply runs out.
+    Column("claimed_until", UTCDateTime, nullable=True),
+    Column("claimed_by", String(64), nullable=True),
     Index(None, "status", "next_attempt_at"),
 )
 

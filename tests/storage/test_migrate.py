@@ -12,7 +12,7 @@ from sqlalchemy import Connection, inspect, text
 from handlers.clock import ManualClock
 from storage import audit
 from storage.database import Database
-from storage.migrate import current_revision, upgrade
+from storage.migrate import current_revision, head_revision, upgrade
 from storage.tables import metadata
 from tests.storage.factories import audit_event, create_case
 
@@ -63,7 +63,7 @@ async def test_upgrade_installs_the_append_only_triggers(db: Database) -> None:
 
 
 async def test_current_revision_is_the_initial_schema(db: Database) -> None:
-    assert await current_revision(db) == "0001"
+    assert await current_revision(db) == head_revision()
 
 
 async def test_fresh_database_has_no_revision_until_upgraded(database_url: str) -> None:
@@ -71,7 +71,7 @@ async def test_fresh_database_has_no_revision_until_upgraded(database_url: str) 
     try:
         assert await current_revision(fresh) is None
         await upgrade(fresh)
-        assert await current_revision(fresh) == "0001"
+        assert await current_revision(fresh) == head_revision()
     finally:
         await fresh.dispose()
 
@@ -84,11 +84,11 @@ async def test_upgrading_twice_is_harmless(db: Database, clock: ManualClock) -> 
     await upgrade(db)
     await upgrade(db)
 
-    assert await current_revision(db) == "0001"
+    assert await current_revision(db) == head_revision()
     async with db.reading() as conn:
         assert await conn.run_sync(_table_names) == EXPECTED_TABLES
         versions = await conn.execute(text("SELECT version_num FROM alembic_version"))
-        assert versions.scalars().all() == ["0001"]
+        assert versions.scalars().all() == [head_revision()]
         assert (await conn.execute(text("SELECT id FROM cases"))).scalars().all() == [case_id]
         result = await audit.verify(conn)
     assert result.ok
@@ -105,5 +105,9 @@ async def test_replicas_migrating_together_take_turns(database_url: str) -> None
     finally:
         for replica in replicas:
             await replica.dispose()
-    assert revisions == {"0001"}
+    assert revisions == {head_revision()}
     assert tables == EXPECTED_TABLES
+
+
+def test_the_bundled_migrations_are_a_single_line_ending_at_head() -> None:
+    assert head_revision() == "0002"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -211,3 +212,51 @@ async def test_card_refs_for_case_filters_by_case_and_platform(
     assert slack == [bob_slack, carol_slack]
     assert teams == [bob_teams]
     assert console == []
+
+
+async def _claim(db: Database, clock: ManualClock, owner: str, limit: int = 50) -> list[int]:
+    async with db.transaction() as conn:
+        claimed = await outbox.claim(conn, clock.now(), owner, timedelta(minutes=2), limit)
+    return [m.id for m in claimed]
+
+
+async def test_claims_of_racing_deliverers_never_overlap(db: Database, clock: ManualClock) -> None:
+    case_id = await _filed_case(db, clock)
+    await _enqueue(
+        db,
+        clock,
+        *[OutgoingMessage(MessageKind.UPDATE_CARDS, case_id=case_id) for _ in range(10)],
+    )
+
+    first, second = await asyncio.gather(
+        _claim(db, clock, "replica-a", limit=6), _claim(db, clock, "replica-b", limit=6)
+    )
+
+    assert not set(first) & set(second)
+    assert len(first) + len(second) == 10
+    assert await _claim(db, clock, "replica-c") == []  # everything is claimed
+    assert await _due(db, clock) == []
+
+
+async def test_a_crashed_deliverers_claim_runs_out_and_is_taken_over(
+    db: Database, clock: ManualClock
+) -> None:
+    case_id = await _filed_case(db, clock)
+    await _enqueue(db, clock, OutgoingMessage(MessageKind.UPDATE_CARDS, case_id=case_id))
+    taken = await _claim(db, clock, "crashed")
+
+    clock.advance(timedelta(minutes=1))
+    assert await _claim(db, clock, "survivor") == []
+    clock.advance(timedelta(minutes=1, seconds=1))
+    assert await _claim(db, clock, "survivor") == taken
+
+
+async def test_delivering_releases_the_claim(db: Database, clock: ManualClock) -> None:
+    case_id = await _filed_case(db, clock)
+    await _enqueue(db, clock, OutgoingMessage(MessageKind.UPDATE_CARDS, case_id=case_id))
+    [message_id] = await _claim(db, clock, "a")
+    async with db.transaction() as conn:
+        await outbox.mark_delivered(conn, message_id, clock.now())
+    row = await _row(db, message_id)
+    assert row["claimed_until"] is None
+    assert row["status"] == "delivered"
