@@ -7,22 +7,18 @@ import asyncio
 import contextlib
 import json
 import logging
-import signal
 import sys
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TextIO
 
-from aiohttp import web
-
 from bot.audit_export import write_export
 from bot.composition import build_services
 from bot.console import ConsoleSession
-from bot.server import create_app
+from bot.serve import serve
 from bot.settings import ConfigurationError, Settings, load_settings
 from bot.validation import parse_request
-from handlers.context import Services
 from policy.evaluate import evaluate, request_problems
 from policy.loader import PolicyError, load_policy
 from policy.routing import NoEligibleApprover
@@ -103,37 +99,9 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
     try:
         if args.command == "console":
             return await ConsoleSession(services, sys.stdin, sys.stdout).run()
-        return await _serve(services, settings)
+        return await serve(services, settings)
     finally:
         await services.db.dispose()
-
-
-async def _serve(services: Services, settings: Settings) -> int:
-    app = create_app(services, api_token=settings.APPROVALS_API_TOKEN)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, settings.APPROVALS_HOST, settings.APPROVALS_PORT)
-    await site.start()
-    log.info(
-        "serving on http://%s:%s (policy %s, version %s)",
-        settings.APPROVALS_HOST,
-        settings.APPROVALS_PORT,
-        services.policy.name,
-        services.policy.version[:12],
-    )
-    if not settings.APPROVALS_API_TOKEN:
-        log.warning("APPROVALS_API_TOKEN is not set: the intake API answers 503")
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    try:
-        await stop.wait()
-    finally:
-        log.info("shutting down")
-        await runner.cleanup()
-    return 0
 
 
 def _since(text: str) -> datetime:

@@ -35,6 +35,9 @@ def render_console(view: CardView, numbers: Sequence[int] = ()) -> str:
         lines += [f"  {i}. {s.tier}: {s.summary}" for i, s in enumerate(view.route, start=1)]
     if view.due:
         lines.append(f"Due: {view.due}")
+    if view.escalations:
+        lines.append("Escalations:")
+        lines += [f"  {h.at}  {truncate(h.text, CONSOLE_TEXT)}" for h in view.escalations]
     if view.history:
         lines.append("History:")
         shown = view.history[-CONSOLE_HISTORY_LINES:]

@@ -55,6 +55,8 @@ class CardView:
     route: tuple[StepLine, ...] = ()
     due: str | None = None
     history: tuple[HistoryLine, ...] = ()
+    # Reminders, escalations and reassignments: the part of the history about delay.
+    escalations: tuple[HistoryLine, ...] = ()
     buttons: tuple[Button, ...] = field(default=())
     playbook: str | None = None
     notice: str | None = None  # e.g. "Policy requires a rationale to approve."
