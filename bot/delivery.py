@@ -7,15 +7,16 @@ the outbox for a later attempt with exponential backoff (or the platform's Retry
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import timedelta
 
 from bot.card_views import build_card_view
-from bot.messaging import DeliveryError, Messenger, PostedCard
+from bot.messaging import DeliveryError, Messenger, PostedCard, Unreachable
 from handlers.context import Services
 from handlers.queries import case_details
 from policy.model import Person
@@ -34,6 +35,14 @@ def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
         return timedelta(seconds=max(retry_after, 0.0))
     doubling = 1 << min(max(attempts, 0), 16)
     return min(BASE_BACKOFF * doubling, MAX_BACKOFF)
+
+
+@contextlib.contextmanager
+def _skip_unreachable(messenger: Messenger, person: Person) -> Iterator[None]:
+    try:
+        yield
+    except Unreachable:
+        log.info("%s has no %s account; message skipped there", person.id, messenger.platform)
 
 
 class OutboxDeliverer:
@@ -64,7 +73,14 @@ class OutboxDeliverer:
                 log.warning("delivery of outbox message %s failed: %s", message.id, error)
                 retry_in = backoff(message.attempts, error.retry_after)
                 async with svc.db.transaction() as conn:
-                    await outbox.mark_failed(conn, message, str(error), svc.clock.now(), retry_in)
+                    await outbox.mark_failed(
+                        conn,
+                        message,
+                        str(error),
+                        svc.clock.now(),
+                        retry_in,
+                        give_up=error.permanent,
+                    )
                 continue
             async with svc.db.transaction() as conn:
                 await outbox.mark_delivered(conn, message.id, svc.clock.now())
@@ -79,7 +95,8 @@ class OutboxDeliverer:
         if message.kind is MessageKind.NOTIFY:
             if person is not None and message.text:
                 for messenger in self._reaching(person):
-                    await messenger.notify(person, message.text)
+                    with _skip_unreachable(messenger, person):
+                        await messenger.notify(person, message.text)
         elif message.kind is MessageKind.POST_CARD:
             if person is not None and message.case_id is not None:
                 await self._post_card(message.case_id, person)
@@ -109,7 +126,8 @@ class OutboxDeliverer:
             if known is not None:
                 where = PostedCard(known.channel, known.message_id)
                 await messenger.update_card(person, where, view)
-            else:
+                continue
+            with _skip_unreachable(messenger, person):
                 posted = await messenger.post_card(person, view)
                 ref = CardRef(
                     case_id, person.id, messenger.platform, posted.channel, posted.message_id

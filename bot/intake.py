@@ -10,6 +10,8 @@ from __future__ import annotations
 import hmac
 import json
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from aiohttp import web
 
@@ -23,8 +25,17 @@ from handlers.filing import file_exception
 from handlers.queries import case_details
 from storage.records import parse_case_ref
 
+
+@dataclass(frozen=True, slots=True)
+class ChangeListener:
+    """Told when a request wrote to the outbox, so delivery starts at once."""
+
+    notify: Callable[[], None]
+
+
 SERVICES_KEY = web.AppKey("services", Services)
 API_TOKEN_KEY = web.AppKey("api_token", str)
+CHANGES_KEY = web.AppKey("changes", ChangeListener)
 
 MAX_BODY_BYTES = 256 * 1024
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")  # visible ASCII, as the header draft says
@@ -69,6 +80,8 @@ async def post_exception(request: web.Request) -> web.Response:
     result = await file_exception(svc, actor, FileException(exception_request, key))
     if result.created:
         request.app[METRICS_KEY].cases_filed.labels(result.case.outcome).inc()
+        if (listener := request.app.get(CHANGES_KEY)) is not None:
+            listener.notify()
     details = await case_details(svc, result.case.id)
     response = web.json_response(case_json(details), status=201 if result.created else 200)
     response.headers["Location"] = f"/api/v1/exceptions/{result.case.ref}"

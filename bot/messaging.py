@@ -30,6 +30,10 @@ class DeliveryError(Exception):
         self.permanent = permanent
 
 
+class Unreachable(Exception):
+    """The platform has no account for this person; the message is skipped there."""
+
+
 class Messenger(Protocol):
     platform: str
 

@@ -6,6 +6,9 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -14,30 +17,81 @@ from bot.delivery_loop import DeliveryLoop
 from bot.messaging import Messenger
 from bot.server import create_app
 from bot.settings import Settings
+from bot.tasks import BackgroundTasks
+
+if TYPE_CHECKING:
+    from bot.slack.setup import SlackEdge
 from handlers.context import Services
 
 log = logging.getLogger(__name__)
 
 
+@dataclass
+class Runtime:
+    """Everything `serve` runs: the HTTP app, the mounted platforms, delivery, tasks."""
+
+    app: web.Application
+    delivery: DeliveryLoop
+    tasks: BackgroundTasks
+    messengers: list[Messenger]
+    slack: SlackEdge | None = None
+
+    async def start(self) -> None:
+        if self.slack is not None:
+            await self.slack.start()
+        if self.messengers:
+            self.delivery.start()
+        # scheduler: the overdue sweep starts here
+
+    async def stop(self) -> None:
+        if self.slack is not None:
+            await self.slack.stop()
+        await self.tasks.drain()  # let acknowledged presses finish their work
+        await self.delivery.stop()
+
+
+def build_runtime(services: Services, settings: Settings) -> Runtime:
+    tasks = BackgroundTasks()
+    messengers: list[Messenger] = []
+    delivery: DeliveryLoop | None = None
+
+    def wake_delivery() -> None:
+        if delivery is not None:
+            delivery.wake()
+
+    slack: SlackEdge | None = None
+    mounts: list[Callable[[web.Application], None]] = []
+    if settings.slack_enabled:
+        from bot.slack.setup import build_slack  # Slack's libraries load only when used
+
+        slack = build_slack(settings, services, tasks, wake_delivery)
+        messengers.append(slack.messenger)
+        mounts.append(slack.add_routes)
+    delivery = DeliveryLoop(OutboxDeliverer(services, messengers))
+    app = create_app(
+        services,
+        api_token=settings.APPROVALS_API_TOKEN,
+        mounts=mounts,
+        on_change=wake_delivery,
+    )
+    return Runtime(app, delivery, tasks, messengers, slack)
+
+
 async def serve(services: Services, settings: Settings) -> int:
     """Serve until SIGINT or SIGTERM, then stop background work and close cleanly."""
-    messengers: list[Messenger] = []
-    delivery = DeliveryLoop(OutboxDeliverer(services, messengers))
-    app = create_app(services, api_token=settings.APPROVALS_API_TOKEN)
-    runner = web.AppRunner(app, access_log=None)
+    runtime = build_runtime(services, settings)
+    runner = web.AppRunner(runtime.app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, settings.APPROVALS_HOST, settings.APPROVALS_PORT)
     await site.start()
-    if messengers:
-        delivery.start()
-    # scheduler: the overdue sweep starts here
+    await runtime.start()
     log.info(
         "serving on http://%s:%s (policy %s, version %s; platforms: %s)",
         settings.APPROVALS_HOST,
         settings.APPROVALS_PORT,
         services.policy.name,
         services.policy.version[:12],
-        ", ".join(m.platform for m in messengers) or "none",
+        ", ".join(m.platform for m in runtime.messengers) or "none",
     )
     if not settings.APPROVALS_API_TOKEN:
         log.warning("APPROVALS_API_TOKEN is not set: the intake API answers 503")
@@ -50,6 +104,6 @@ async def serve(services: Services, settings: Settings) -> int:
         await stop.wait()
     finally:
         log.info("shutting down")
-        await delivery.stop()
+        await runtime.stop()
         await runner.cleanup()
     return 0

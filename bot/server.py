@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from bot.http_errors import METRICS_KEY, errors_and_metrics
-from bot.intake import API_TOKEN_KEY, SERVICES_KEY, add_intake_routes
+from bot.intake import API_TOKEN_KEY, CHANGES_KEY, SERVICES_KEY, ChangeListener, add_intake_routes
 from bot.metrics import Metrics
 from handlers.context import Services
 from storage import cases, outbox
@@ -48,15 +49,25 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 def create_app(
-    services: Services, *, api_token: str | None, metrics_: Metrics | None = None
+    services: Services,
+    *,
+    api_token: str | None,
+    metrics_: Metrics | None = None,
+    mounts: Sequence[Callable[[web.Application], None]] = (),
+    on_change: Callable[[], None] | None = None,
 ) -> web.Application:
+    """The HTTP app; each of `mounts` adds a platform's routes (Slack, Teams)."""
     app = web.Application(middlewares=[errors_and_metrics])
     app[SERVICES_KEY] = services
     app[METRICS_KEY] = metrics_ or Metrics.create()
     if api_token:
         app[API_TOKEN_KEY] = api_token
+    if on_change is not None:
+        app[CHANGES_KEY] = ChangeListener(on_change)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
     add_intake_routes(app)
+    for mount in mounts:
+        mount(app)
     return app

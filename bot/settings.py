@@ -45,7 +45,10 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _whole_platforms(self) -> Settings:
-        for names in (_SLACK_HTTP, _TEAMS):
+        # Slack over HTTP needs the bot token and the signing secret; Socket Mode needs the
+        # bot token and the app-level token instead of the secret.
+        slack_second = "SLACK_APP_TOKEN" if self.SLACK_APP_TOKEN else "SLACK_SIGNING_SECRET"
+        for names in ((_SLACK_HTTP[0], slack_second), _TEAMS):
             present = [n for n in names if getattr(self, n)]
             missing = [n for n in names if not getattr(self, n)]
             if present and missing:
@@ -53,8 +56,6 @@ class Settings(BaseSettings):
                     f"{', '.join(present)} set but {', '.join(missing)} missing: "
                     "set every variable of the platform, or none"
                 )
-        if self.SLACK_APP_TOKEN and not self.SLACK_BOT_TOKEN:
-            raise ValueError("SLACK_APP_TOKEN set but SLACK_BOT_TOKEN missing")
         return self
 
     @property

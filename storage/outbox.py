@@ -144,11 +144,18 @@ async def mark_delivered(conn: AsyncConnection, message_id: int, now: datetime) 
 
 
 async def mark_failed(
-    conn: AsyncConnection, message: PendingMessage, error: str, now: datetime, retry_in: timedelta
+    conn: AsyncConnection,
+    message: PendingMessage,
+    error: str,
+    now: datetime,
+    retry_in: timedelta,
+    *,
+    give_up: bool = False,
 ) -> None:
-    """Schedule another attempt, or give up after MAX_ATTEMPTS."""
+    """Schedule another attempt, or give up (after MAX_ATTEMPTS, or at once if told to)."""
     attempts = message.attempts + 1
-    status = MessageStatus.DEAD if attempts >= MAX_ATTEMPTS else MessageStatus.PENDING
+    dead = give_up or attempts >= MAX_ATTEMPTS
+    status = MessageStatus.DEAD if dead else MessageStatus.PENDING
     await conn.execute(
         update(outbox)
         .where(outbox.c.id == message.id)

@@ -1,0 +1,345 @@
+"""What Slack interactions do: button presses, modals, slash commands, App Home.
+
+Each turns a Slack payload into an Actor and a command, runs the handler, and tells the person
+what happened. Cards are never edited here: every change of state goes through the outbox,
+whose deliverer re-renders each card of the case in place.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_bolt.async_app import AsyncRespond
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+import cards.slack as blocks
+from bot.card_views import build_card_view
+from bot.chat_commands import UsageError, parse_approvals_command, parse_exception_command
+from bot.conversation import run_command
+from bot.replies import error_text
+from bot.slack.directory import SlackDirectory
+from bot.tasks import BackgroundTasks
+from bot.validation import parse_request
+from cards import actions
+from handlers.commands import Decide, FileException
+from handlers.context import Actor, Services
+from handlers.deciding import decide
+from handlers.errors import Conflict, DomainError, InvalidRequest
+from handlers.filing import file_exception
+from handlers.queries import case_details, pending_approvals, requests_of
+from handlers.refresh import refresh_cards
+from policy.evaluate import request_problems
+from policy.model import Person
+from policy.request import ExceptionRequest
+from storage.records import Action
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "slack"
+UNKNOWN_USER = (
+    "Sorry, I don't know who you are: your Slack account is not in the approvals policy. "
+    "Ask an approvals admin to add you."
+)
+_BUTTON_ACTIONS = {
+    actions.APPROVE: Action.APPROVE,
+    actions.REJECT: Action.REJECT,
+    actions.REQUEST_INFO: Action.REQUEST_INFO,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SlackDeps:
+    services: Services
+    client: AsyncWebClient
+    directory: SlackDirectory
+    tasks: BackgroundTasks
+    wake_delivery: Callable[[], None]
+
+
+@dataclass(frozen=True, slots=True)
+class FilingCheck:
+    errors: dict[str, str] = field(default_factory=dict)
+    person: Person | None = None
+    request: ExceptionRequest | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Where:
+    """Where to answer a person: ephemerally in a channel, or else by direct message."""
+
+    user: str
+    channel: str | None = None
+    home: bool = False  # pressed on the App Home: re-publish it after the decision
+
+
+def _field_block(field_name: str) -> str:
+    """The filing modal's block for a request field (its parent's, else the title's)."""
+    for candidate in (field_name, field_name.split(".")[0]):
+        if candidate in blocks.FILING_BLOCKS:
+            return str(blocks.FILING_BLOCKS[candidate])
+    return str(blocks.FILING_BLOCKS["title"])
+
+
+class SlackInteractions:
+    def __init__(self, deps: SlackDeps) -> None:
+        self.deps = deps
+
+    @property
+    def svc(self) -> Services:
+        return self.deps.services
+
+    # --- telling people -------------------------------------------------------------
+
+    async def tell(self, where: Where, text: str) -> None:
+        client = self.deps.client
+        try:
+            if where.channel:
+                await client.chat_postEphemeral(channel=where.channel, user=where.user, text=text)
+                return
+            opened = await client.conversations_open(users=where.user)
+            await client.chat_postMessage(channel=opened["channel"]["id"], text=text)
+        except SlackApiError as error:
+            log.warning("could not tell %s: %s", where.user, error.response.get("error"))
+
+    async def _person(self, user_id: str, where: Where) -> Person | None:
+        person = await self.deps.directory.person_for(user_id) if user_id else None
+        if person is None:
+            await self.tell(where, UNKNOWN_USER)
+        return person
+
+    # --- buttons and the rationale modal ------------------------------------------------
+
+    async def button_pressed(self, body: Mapping[str, Any]) -> None:
+        user = str((body.get("user") or {}).get("id") or "")
+        where = Where(user, (body.get("channel") or {}).get("id"), home=_from_home(body))
+        pressed = (body.get("actions") or [{}])[0]
+        action = _BUTTON_ACTIONS.get(str(pressed.get("action_id")))
+        target = actions.parse_button_value(str(pressed.get("value") or ""))
+        if action is None or target is None:
+            log.warning("dropped an unknown Slack action %r", pressed.get("action_id"))
+            return
+        person = await self._person(user, where)
+        if person is None:
+            return
+        case_id, step_id = target
+        try:
+            needs_rationale = action is not Action.APPROVE or (
+                (await case_details(self.svc, case_id)).case.rationale_required
+            )
+            if needs_rationale:
+                await self._ask_rationale(body, person, case_id, step_id, action, where)
+                return
+        except DomainError as error:
+            await self.tell(where, error.message)
+            return
+        await self._decide(person, Decide(case_id, action, None, step_id), where)
+
+    async def _ask_rationale(
+        self,
+        body: Mapping[str, Any],
+        person: Person,
+        case_id: int,
+        step_id: int,
+        action: Action,
+        where: Where,
+    ) -> None:
+        details = await case_details(self.svc, case_id)
+        view = build_card_view(self.svc.policy, details, person.id)
+        metadata = json.dumps(
+            {
+                "case": case_id,
+                "step": step_id,
+                "action": action.value,
+                "channel": where.channel,
+                "home": where.home,
+            }
+        )
+        modal = blocks.rationale_modal(
+            view=view, action_id=_action_id(action), private_metadata=metadata
+        )
+        try:
+            await self.deps.client.views_open(trigger_id=str(body.get("trigger_id")), view=modal)
+        except SlackApiError as error:
+            log.warning("views.open failed: %s", error.response.get("error"))
+            await self.tell(where, "Slack did not open the form in time; please press again.")
+
+    @staticmethod
+    def rationale_problem(body: Mapping[str, Any]) -> str | None:
+        if _rationale(body) is None:
+            return "Please give a rationale: it is kept in the audit log with your decision."
+        return None
+
+    async def rationale_submitted(self, body: Mapping[str, Any]) -> None:
+        user = str((body.get("user") or {}).get("id") or "")
+        try:
+            meta = json.loads((body.get("view") or {}).get("private_metadata") or "")
+            command = Decide(
+                int(meta["case"]), Action(meta["action"]), _rationale(body), int(meta["step"])
+            )
+            where = Where(user, meta.get("channel"), home=bool(meta.get("home")))
+        except (ValueError, KeyError, TypeError):
+            log.warning("dropped a rationale form with unreadable metadata")
+            return
+        person = await self._person(user, where)
+        if person is not None:
+            await self._decide(person, command, where)
+
+    async def _decide(self, person: Person, command: Decide, where: Where) -> None:
+        try:
+            result = await decide(self.svc, Actor(person.id, PLATFORM), command)
+        except Conflict as conflict:
+            # The press was made on an out-of-date card: say why, and refresh the cards.
+            await refresh_cards(self.svc, command.case_id)
+            self.deps.wake_delivery()
+            await self.tell(where, conflict.message)
+            return
+        except Exception as error:
+            await self.tell(where, error_text(error))
+            return
+        self.deps.wake_delivery()
+        await self.tell(where, result.message)
+        if where.home:
+            await self.publish_home(where.user)
+
+    # --- slash commands --------------------------------------------------------------
+
+    async def exception_command(self, body: Mapping[str, Any], respond: AsyncRespond) -> None:
+        text = str(body.get("text") or "").strip()
+        if not text:
+            await self._open_filing_form(body, respond)
+            return
+        await self._command(body, respond, parse_exception_command)
+
+    async def approvals_command(self, body: Mapping[str, Any], respond: AsyncRespond) -> None:
+        await self._command(body, respond, parse_approvals_command)
+
+    async def _command(
+        self,
+        body: Mapping[str, Any],
+        respond: AsyncRespond,
+        parse: Callable[[str], Any],
+    ) -> None:
+        person = await self.deps.directory.person_for(str(body.get("user_id") or ""))
+        if person is None:
+            await respond(text=UNKNOWN_USER, response_type="ephemeral")
+            return
+        try:
+            command = parse(str(body.get("text") or ""))
+        except UsageError as error:
+            await respond(text=str(error), response_type="ephemeral")
+            return
+        reply = await run_command(self.svc, Actor(person.id, PLATFORM), command)
+        self.deps.wake_delivery()
+        if len(reply.cards) > 1:
+            listing = blocks.case_list_message(
+                heading=reply.text, views=reply.cards, empty="", with_buttons=True
+            )
+            await respond(response_type="ephemeral", **listing)
+            return
+        await respond(text=reply.text, response_type="ephemeral")
+        for card in reply.cards:
+            await respond(response_type="ephemeral", **blocks.card_message(card))
+
+    async def _open_filing_form(self, body: Mapping[str, Any], respond: AsyncRespond) -> None:
+        if await self.deps.directory.person_for(str(body.get("user_id") or "")) is None:
+            await respond(text=UNKNOWN_USER, response_type="ephemeral")
+            return
+        taxonomy = [(t.code, t.title) for t in self.svc.policy.taxonomy.values()]
+        try:
+            await self.deps.client.views_open(
+                trigger_id=str(body.get("trigger_id")),
+                view=blocks.filing_modal(taxonomy=taxonomy),
+            )
+        except SlackApiError as error:
+            log.warning("views.open failed: %s", error.response.get("error"))
+            await respond(text="Slack did not open the form; please try again.")
+
+    # --- the filing modal ---------------------------------------------------------------
+
+    async def check_filing(self, body: Mapping[str, Any]) -> FilingCheck:
+        """Validate a filing form before it is acknowledged, so errors show on the form."""
+        person = await self.deps.directory.person_for(str((body.get("user") or {}).get("id")))
+        if person is None:
+            return FilingCheck({blocks.FILING_BLOCKS["code"]: UNKNOWN_USER})
+        state = ((body.get("view") or {}).get("state") or {}).get("values") or {}
+        try:
+            data = blocks.filing_values(state)
+        except ValueError as error:
+            return FilingCheck({blocks.FILING_BLOCKS["details"]: str(error)})
+        try:
+            request = parse_request({**data, "requester": person.id})
+        except InvalidRequest as invalid:
+            return FilingCheck(_errors_by_block(invalid.problems))
+        problems = request_problems(request, self.svc.policy)
+        if problems:
+            return FilingCheck(_errors_by_block(problems))
+        return FilingCheck(person=person, request=request)
+
+    async def file(
+        self, person: Person, request: ExceptionRequest, body: Mapping[str, Any]
+    ) -> None:
+        where = Where(str((body.get("user") or {}).get("id")))
+        try:
+            result = await file_exception(
+                self.svc, Actor(person.id, PLATFORM), FileException(request)
+            )
+        except Exception as error:
+            await self.tell(where, error_text(error))
+            return
+        self.deps.wake_delivery()
+        details = await case_details(self.svc, result.case.id)
+        card = build_card_view(self.svc.policy, details, person.id)
+        try:
+            opened = await self.deps.client.conversations_open(users=where.user)
+            await self.deps.client.chat_postMessage(
+                channel=opened["channel"]["id"], **blocks.card_message(card)
+            )
+        except SlackApiError as error:
+            log.warning("could not show %s its filing: %s", where.user, error.response)
+
+    # --- App Home -----------------------------------------------------------------------
+
+    async def publish_home(self, user: str) -> None:
+        if not user:
+            return
+        person = await self.deps.directory.person_for(user)
+        if person is None:
+            view = {"type": "home", "blocks": blocks.notice_message(UNKNOWN_USER)["blocks"]}
+        else:
+            policy = self.svc.policy
+            pending = [
+                build_card_view(policy, details, person.id)
+                for details in await pending_approvals(self.svc, person.id)
+            ]
+            requests = [
+                build_card_view(policy, await case_details(self.svc, case.id), person.id)
+                for case in await requests_of(self.svc, person.id)
+            ]
+            view = blocks.home_view(pending=pending, requests=requests, person_name=person.name)
+        await self.deps.client.views_publish(user_id=user, view=view)
+
+
+def _rationale(body: Mapping[str, Any]) -> str | None:
+    return blocks.rationale_value(((body.get("view") or {}).get("state") or {}).get("values") or {})
+
+
+def _from_home(body: Mapping[str, Any]) -> bool:
+    """A press on the App Home (its container is a view, not a message)."""
+    return (body.get("container") or {}).get("type") == "view"
+
+
+def _action_id(action: Action) -> str:
+    return next(aid for aid, act in _BUTTON_ACTIONS.items() if act is action)
+
+
+def _errors_by_block(problems: list[tuple[str, str]]) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    for field_name, message in problems:
+        block = _field_block(field_name)
+        errors[block] = f"{errors[block]} {message}" if block in errors else message
+    return errors

@@ -1,0 +1,58 @@
+"""Bolt listeners: each acknowledges at once, then does its work in a kept background task.
+
+Bolt injects listener arguments by name (ack, body, respond); that stays in this file. The
+work functions below it take typed arguments.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+
+import cards.slack as blocks
+from bot.slack.interactions import SlackInteractions
+
+
+def register(app: AsyncApp, interactions: SlackInteractions) -> None:
+    spawn = interactions.deps.tasks.spawn
+
+    @app.action(re.compile(r"^exc_"))
+    async def on_button(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        spawn(interactions.button_pressed(body), "slack-button")
+
+    @app.view(blocks.RATIONALE_CALLBACK)
+    async def on_rationale(ack: AsyncAck, body: dict[str, Any]) -> None:
+        problem = interactions.rationale_problem(body)
+        if problem is not None:
+            await ack(response_action="errors", errors={blocks.RATIONALE_BLOCK: problem})
+            return
+        await ack()
+        spawn(interactions.rationale_submitted(body), "slack-rationale")
+
+    @app.view(blocks.FILING_CALLBACK)
+    async def on_filing(ack: AsyncAck, body: dict[str, Any]) -> None:
+        checked = await interactions.check_filing(body)
+        if checked.errors:
+            await ack(response_action="errors", errors=checked.errors)
+            return
+        await ack()
+        if checked.request is not None and checked.person is not None:
+            spawn(interactions.file(checked.person, checked.request, body), "slack-filing")
+
+    @app.command("/exception")
+    async def on_exception(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        spawn(interactions.exception_command(body, respond), "slack-exception-command")
+
+    @app.command("/approvals")
+    async def on_approvals(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        spawn(interactions.approvals_command(body, respond), "slack-approvals-command")
+
+    @app.event("app_home_opened")
+    async def on_home(event: dict[str, Any]) -> None:
+        if event.get("tab", "home") == "home":
+            spawn(interactions.publish_home(str(event.get("user", ""))), "slack-home")

@@ -1,0 +1,166 @@
+"""The bot's real HTTP server with Slack mounted, the fake Slack Web API behind it, and signed
+requests in front of it: what the Slack flow tests drive."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import ClientSession
+from aiohttp.test_utils import TestServer
+from sqlalchemy import func, select
+
+from bot.serve import Runtime
+from cards import actions
+from handlers.context import Services
+from handlers.queries import CaseDetails, case_details
+from storage.tables import outbox
+from tests.slack.fake_slack_api import FakeSlackAPI, Message
+from tests.slack.signing import (
+    FORM,
+    JSON,
+    app_home_opened_body,
+    block_actions_payload,
+    interaction_body,
+    signed_headers,
+    slash_command_body,
+    text_state,
+    view_submission_payload,
+)
+
+SECRET = "test-signing-secret"
+API_TOKEN = "intake-token"
+
+
+@dataclass
+class Answer:
+    status: int
+    body: str
+    seconds: float
+
+
+@dataclass
+class SlackHarness:
+    services: Services
+    runtime: Runtime
+    server: TestServer
+    fake: FakeSlackAPI
+    http: ClientSession
+
+    async def post(
+        self,
+        body: str,
+        *,
+        content_type: str = FORM,
+        timestamp: int | None = None,
+        secret: str = SECRET,
+        headers: dict[str, str] | None = None,
+    ) -> Answer:
+        stamp = int(time.time()) if timestamp is None else timestamp
+        sent = {**signed_headers(secret, body, stamp, content_type=content_type), **(headers or {})}
+        started = time.perf_counter()
+        async with self.http.post("/slack/events", data=body, headers=sent) as response:
+            text = await response.text()
+            return Answer(response.status, text, time.perf_counter() - started)
+
+    async def file(self, **fields: Any) -> str:
+        """File through the intake API; returns the case id (EXC-...)."""
+        event = {"code": "OFF_CONTRACT", "title": "Laptops", "requester": "rita", **fields}
+        headers = {"Authorization": f"Bearer {API_TOKEN}"}
+        async with self.http.post("/api/v1/exceptions", json=event, headers=headers) as response:
+            assert response.status == 201, await response.text()
+            return str((await response.json())["id"])
+
+    async def press(self, user: str, card: Message, action_id: str) -> Answer:
+        value = buttons_of(card)[action_id]
+        payload = block_actions_payload(
+            user_id=user,
+            action_id=action_id,
+            value=value,
+            channel_id=card.channel,
+            message_ts=card.ts,
+            trigger_id=f"trigger-{user}-{time.monotonic_ns()}",
+        )
+        return await self.post(interaction_body(payload))
+
+    async def submit_rationale(self, user: str, modal: dict[str, Any], text: str) -> Answer:
+        payload = view_submission_payload(
+            user_id=user,
+            callback_id=modal["callback_id"],
+            private_metadata=modal["private_metadata"],
+            values={"rationale": {"rationale_input": text_state(text)}},
+            view_id=modal["id"],
+        )
+        return await self.post(interaction_body(payload))
+
+    async def command(self, user: str, command: str, text: str, hook: str) -> Answer:
+        body = slash_command_body(
+            command=command,
+            text=text,
+            user_id=user,
+            response_url=self.fake.response_url(hook),
+            trigger_id=f"trigger-{hook}",
+        )
+        return await self.post(body)
+
+    async def open_home(self, user: str, headers: dict[str, str] | None = None) -> Answer:
+        return await self.post(
+            app_home_opened_body(user_id=user), content_type=JSON, headers=headers
+        )
+
+    def card_of(self, user: str) -> Message:
+        """The newest message in the bot's DM with `user` that has buttons."""
+        cards = [m for m in self.fake.messages_in(FakeSlackAPI.dm_channel(user)) if m.blocks]
+        assert cards, f"no card in the DM with {user}"
+        return cards[-1]
+
+    async def details(self, case_ref: str) -> CaseDetails:
+        return await case_details(self.services, int(case_ref.removeprefix("EXC-")))
+
+    async def settle(self) -> None:
+        """Wait for acknowledged work and for the outbox to drain."""
+        await eventually(self._settled)
+
+    async def _settled(self) -> bool:
+        """No acknowledged work running, and nothing due left in the outbox (claimed or not:
+        the running delivery loop may hold a claim while it sends)."""
+        if len(self.runtime.tasks):
+            return False
+        await self.runtime.delivery.deliverer.deliver_due()
+        now = self.services.clock.now()
+        async with self.services.db.reading() as conn:
+            waiting = await conn.scalar(
+                select(func.count())
+                .select_from(outbox)
+                .where(outbox.c.status == "pending", outbox.c.next_attempt_at <= now)
+            )
+        return not waiting and not len(self.runtime.tasks)
+
+
+def buttons_of(message: Message) -> dict[str, str]:
+    """action_id -> value of the buttons on a message (empty when it has none)."""
+    return {
+        element["action_id"]: element["value"]
+        for block in message.blocks
+        if block.get("type") == "actions"
+        for element in block.get("elements", [])
+        if element.get("action_id") in actions.ALL
+    }
+
+
+async def eventually(
+    check: Callable[[], Awaitable[bool]] | Callable[[], bool], within: float = 10.0
+) -> None:
+    deadline = time.monotonic() + within
+    while True:
+        result = check()
+        if isinstance(result, Awaitable):
+            result = await result
+        if result:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.02)
