@@ -36,3 +36,10 @@ def test_a_wrong_configuration_names_the_variable(environ: dict[str, str], named
 def test_a_whole_platform_configuration_enables_it() -> None:
     settings = load_settings({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"})
     assert settings.slack_enabled
+
+
+def test_socket_mode_needs_the_app_token_not_the_signing_secret() -> None:
+    settings = load_settings({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1"})
+    assert settings.slack_enabled
+    with pytest.raises(ConfigurationError, match="SLACK_BOT_TOKEN"):
+        load_settings({"SLACK_APP_TOKEN": "xapp-1", "SLACK_SIGNING_SECRET": "s"})
