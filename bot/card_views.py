@@ -8,7 +8,7 @@ from typing import Any
 from cards import actions
 from cards.view import Button, CardView, Fact, HistoryLine, RuleLine, StepLine
 from handlers.people import name_of, names_of
-from handlers.queries import CaseDetails
+from handlers.queries import CaseDetails, manager_permission
 from policy.model import Policy
 from storage.audit import AuditRecord
 from storage.records import Action, StepRecord, StepStatus
@@ -92,15 +92,54 @@ _HISTORY_VERBS = {
 }
 
 
+# Reminders, escalations, reroutes, timeouts and hand-overs: the card's escalation history.
+ESCALATION_ACTIONS = frozenset(
+    {"step.reminded", "step.escalated", "step.rerouted", "step.timed_out", "step.reassigned"}
+)
+
+
+def _people(policy: Policy, value: object) -> str:
+    people = [str(p) for p in value] if isinstance(value, list) else []
+    return names_of(policy, people) or "nobody"
+
+
+def _escalation_text(policy: Policy, event: AuditRecord) -> str:
+    data = event.data
+    tier = data.get("tier")
+    because = f": {event.rationale}" if event.rationale else ""
+    if event.action == "step.reminded":
+        note = f" ({data['note']})" if data.get("note") else ""
+        number = data.get("reminder")
+        return f"reminder {number} to {_people(policy, data.get('approvers'))}{note}"
+    if event.action == "step.escalated":
+        return (
+            f"{tier} overdue: escalated to {_people(policy, data.get('managers'))}, "
+            f"who may decide for {_people(policy, data.get('approvers'))}"
+        )
+    if event.action == "step.rerouted":
+        return f"{tier} rerouted to {_people(policy, data.get('to'))}{because}"
+    if event.action == "step.reassigned":
+        return (
+            f"{name_of(policy, event.actor)} handed {tier} from "
+            f"{_people(policy, data.get('from'))} to {_people(policy, data.get('to'))}{because}"
+        )
+    return f"{tier} timed out{because}"
+
+
+_SYSTEM_ENDINGS = ("case.approved", "case.rejected", "case.expired")
+
+
 def _history_text(policy: Policy, event: AuditRecord) -> str | None:
     data = event.data
     if event.action.endswith(".refused") or event.action == "policy.evaluated":
         return None  # refusals stay in the audit log; cards show what happened to the case
+    if event.action in ESCALATION_ACTIONS:
+        return _escalation_text(policy, event)
     if event.action == "step.opened":
         return f"{data.get('tier')} opened for {names_of(policy, data.get('approvers', []))}"
     if event.action == "step.approved":
         return f"{data.get('tier')} complete"
-    if event.action in ("case.approved", "case.rejected") and event.actor.startswith("system:"):
+    if event.action in _SYSTEM_ENDINGS and event.actor.startswith("system:"):
         by_policy = " by policy" if event.actor == "system:policy" else ""
         reason = f": {event.rationale}" if event.rationale else ""
         return f"case {event.action.removeprefix('case.')}{by_policy}{reason}"
@@ -115,18 +154,45 @@ def _history_text(policy: Policy, event: AuditRecord) -> str | None:
     return text
 
 
-def _may_press(policy: Policy, viewer: str, step: StepRecord) -> bool:
+def _may_press(policy: Policy, viewer: str, step: StepRecord, details: CaseDetails) -> bool:
     if viewer in step.approvers:
         return True
-    return any(
+    if any(
         (person := policy.person(approver)) is not None and person.delegate == viewer
         for approver in step.approvers
+    ):
+        return True
+    return manager_permission(policy, details, viewer) is not None
+
+
+def _notice(
+    policy: Policy, details: CaseDetails, viewer: str | None, pressable: bool
+) -> str | None:
+    step = details.open_step
+    if viewer is None or step is None:
+        return None
+    manager = manager_permission(policy, details, viewer) if pressable else None
+    if manager is not None:
+        return (
+            f"Escalated to you as the manager of {name_of(policy, manager.on_behalf_of or '')}: "
+            "you may decide on their behalf, with a rationale."
+        )
+    if pressable and details.case.rationale_required:
+        return "Policy requires a rationale to approve."
+    handed_on = any(
+        event.step_id == step.id
+        and event.action in ("step.rerouted", "step.reassigned")
+        and viewer in event.data.get("from", [])
+        for event in details.history
     )
+    if handed_on and viewer not in step.approvers:
+        return f"This step is now with {names_of(policy, step.approvers)}; you need not decide it."
+    return None
 
 
 def _buttons(policy: Policy, details: CaseDetails, viewer: str | None) -> tuple[Button, ...]:
     step = details.open_step
-    if viewer is None or step is None or not _may_press(policy, viewer, step):
+    if viewer is None or step is None or not _may_press(policy, viewer, step, details):
         return ()
     value = actions.button_value(details.case.id, step.id)
     return (
@@ -145,6 +211,11 @@ def build_card_view(policy: Policy, details: CaseDetails, viewer: str | None) ->
         HistoryLine(when(event.at), text)
         for event in details.history
         if (text := _history_text(policy, event)) is not None
+    )
+    escalations = tuple(
+        HistoryLine(when(event.at), _escalation_text(policy, event))
+        for event in details.history
+        if event.action in ESCALATION_ACTIONS
     )
     buttons = _buttons(policy, details, viewer)
     status = case.status.value
@@ -166,9 +237,8 @@ def build_card_view(policy: Policy, details: CaseDetails, viewer: str | None) ->
         route=tuple(_step_line(policy, s, details) for s in details.steps),
         due=when(step.due_at) if step is not None and step.due_at is not None else None,
         history=history,
+        escalations=escalations,
         buttons=buttons,
         playbook=taxonomy.playbook if taxonomy else None,
-        notice="Policy requires a rationale to approve."
-        if buttons and case.rationale_required
-        else None,
+        notice=_notice(policy, details, viewer, bool(buttons)),
     )

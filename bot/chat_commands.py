@@ -7,11 +7,18 @@ commands do is in bot.conversation.
 from __future__ import annotations
 
 import json
+import re
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
+from policy.model import Policy
 from storage.records import Action, parse_case_ref
+
+# A platform's mention (or a typed name) -> a person id of the policy, or None if unknown.
+PersonResolver = Callable[[str], str | None]
 
 
 class UsageError(Exception):
@@ -68,6 +75,24 @@ class RevokeCase:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class MarkAway:
+    until: date  # the last day away
+    delegate: str | None  # a person id, or a mention still to resolve; None: the policy's
+
+
+@dataclass(frozen=True, slots=True)
+class MarkBack:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class ReassignStep:
+    case_id: int
+    to: str  # a person id, or a mention still to resolve
+    reason: str
+
+
 ChatCommand = (
     ShowHelp
     | NewException
@@ -78,6 +103,9 @@ ChatCommand = (
     | ListMyApprovals
     | DecideCase
     | RevokeCase
+    | MarkAway
+    | MarkBack
+    | ReassignStep
 )
 
 HELP = """\
@@ -92,7 +120,12 @@ HELP = """\
 /exception help
 /approvals                       what waits for your approval
 /approvals approve|reject|info EXC-000123 [rationale]
-/approvals revoke EXC-000123 reason      (admins)"""
+/approvals revoke EXC-000123 reason      (admins)
+/approvals away until 2026-12-01 [delegate @lee]
+    away through that day: your new and open approvals go to the delegate
+    (without one, to your delegate in the policy)
+/approvals back                          back early; approvals come to you again
+/approvals reassign EXC-000123 @carol reason     hand your step to someone else"""
 
 _TYPED_FIELDS = {
     "amount",
@@ -206,12 +239,101 @@ def parse_exception_command(text: str) -> ChatCommand:
             return ShowHelp()
 
 
-def parse_approvals_command(text: str) -> ChatCommand:
-    """`/approvals [approve|reject|info|revoke EXC-... text]`; no text lists the queue."""
+_AWAY_USAGE = "/approvals away until 2026-12-01 [delegate @lee]"
+_REASSIGN_USAGE = "/approvals reassign EXC-000123 @carol reason"
+# Slack escapes: <@U123>, <@U123|name>, <mailto:a@b.example|a@b.example>
+_SLACK_USER = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
+_MAILTO = re.compile(r"<mailto:([^|>]+)(?:\|[^>]*)?>")
+
+
+def resolve_mention(policy: Policy, text: str) -> str | None:
+    """A person id for `@lee`, `lee`, `lee@acme.example` or Slack's `<@U0LEE|lee>`."""
+    text = text.strip()
+    if slack := _SLACK_USER.fullmatch(text):
+        person = policy.by_slack_id(slack.group(1))
+    elif mail := _MAILTO.fullmatch(text):
+        person = policy.find_person(mail.group(1))
+    else:
+        person = policy.find_person(text.removeprefix("@"))
+    return person.id if person is not None else None
+
+
+def policy_resolver(policy: Policy) -> PersonResolver:
+    return lambda text: resolve_mention(policy, text)
+
+
+def unknown_person(text: str) -> str:
+    return f"I don't know who {text!r} is: name a person of the policy by id, email or @mention."
+
+
+def _next_token(text: str) -> tuple[str, str]:
+    """The first word of `text` (a `<...>` mention counts as one word) and the rest."""
+    text = text.lstrip()
+    if text.startswith("<") and ">" in text:
+        end = text.index(">") + 1
+        return text[:end], text[end:].strip()
+    head, _, rest = text.partition(" ")
+    return head, rest.strip()
+
+
+def _person(token: str, resolve: PersonResolver | None, usage: str) -> str:
+    if not token:
+        raise UsageError(f"Who? Usage: {usage}")
+    if resolve is None:
+        return token  # resolved when the command runs (bot.conversation)
+    person = resolve(token)
+    if person is None:
+        raise UsageError(unknown_person(token))
+    return person
+
+
+def _away(rest: str, resolve: PersonResolver | None) -> MarkAway:
+    keyword, rest = _next_token(rest)
+    day, rest = _next_token(rest)
+    if keyword.lower() != "until" or not day:
+        raise UsageError(f"Until when? Usage: {_AWAY_USAGE}")
+    try:
+        until = date.fromisoformat(day)
+    except ValueError:
+        raise UsageError(f"{day!r} is not a date like 2026-12-01. Usage: {_AWAY_USAGE}") from None
+    if not rest:
+        return MarkAway(until, None)
+    keyword, rest = _next_token(rest)
+    who, extra = _next_token(rest)
+    if keyword.lower() != "delegate" or extra:
+        raise UsageError(f"Usage: {_AWAY_USAGE}")
+    return MarkAway(until, _person(who, resolve, _AWAY_USAGE))
+
+
+def _reassign(rest: str, resolve: PersonResolver | None) -> ReassignStep:
+    first, rest = _next_token(rest)
+    case_id = _case_id([first] if first else [], _REASSIGN_USAGE)
+    who, reason = _next_token(rest)
+    to = _person(who, resolve, _REASSIGN_USAGE)
+    if not reason:
+        raise UsageError(f"Handing a step on needs a reason. Usage: {_REASSIGN_USAGE}")
+    return ReassignStep(case_id, to, reason)
+
+
+def parse_approvals_command(text: str, resolve: PersonResolver | None = None) -> ChatCommand:
+    """`/approvals [approve|reject|info|revoke|reassign EXC-... text | away ... | back]`.
+
+    No text lists the queue. `resolve` maps the platform's mentions to person ids (see
+    `policy_resolver`); without it, mentions are resolved when the command runs.
+    """
     words = text.split()
     if not words:
         return ListMyApprovals()
     verb = words[0].lower()
+    rest = text.strip()[len(words[0]) :]
+    if verb == "away":
+        return _away(rest, resolve)
+    if verb == "back":
+        if len(words) > 1:
+            raise UsageError("Usage: /approvals back")
+        return MarkBack()
+    if verb == "reassign":
+        return _reassign(rest, resolve)
     if verb in _DECISIONS:
         usage = f"/approvals {verb} EXC-000123 [rationale]"
         return DecideCase(_case_id(words[1:], usage), _DECISIONS[verb], _rest(words[2:]))

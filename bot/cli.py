@@ -80,6 +80,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PolicyError as error:
         print(f"The policy file has problems:\n{error}", file=sys.stderr)
         return 2
+    except ConfigurationError as error:  # found at start-up, e.g. a token a platform refused
+        print(error, file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
 
@@ -98,7 +101,8 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
     services = await build_services(settings)
     try:
         if args.command == "console":
-            return await ConsoleSession(services, sys.stdin, sys.stdout).run()
+            every = settings.APPROVALS_SWEEP_SECONDS  # the overdue sweep runs in the console too
+            return await ConsoleSession(services, sys.stdin, sys.stdout, sweep_seconds=every).run()
         return await serve(services, settings)
     finally:
         await services.db.dispose()

@@ -11,11 +11,17 @@ import asyncio
 from dataclasses import dataclass
 from typing import TextIO
 
-from bot.chat_commands import UsageError, parse_approvals_command, parse_exception_command
+from bot.chat_commands import (
+    UsageError,
+    parse_approvals_command,
+    parse_exception_command,
+    policy_resolver,
+)
 from bot.conversation import Reply, run_command
 from bot.delivery import OutboxDeliverer
 from bot.messaging import PostedCard
 from bot.replies import error_text
+from bot.scheduler import SweepScheduler
 from cards import actions
 from cards.console import render_console
 from cards.view import Button, CardView
@@ -109,7 +115,17 @@ class ConsoleMessenger:
 
 
 class ConsoleSession:
-    def __init__(self, services: Services, inp: TextIO, out: TextIO) -> None:
+    """`sweep_seconds` runs the overdue sweep in the background that often (None: never);
+    reminders and escalations it sends print like every other message."""
+
+    def __init__(
+        self,
+        services: Services,
+        inp: TextIO,
+        out: TextIO,
+        *,
+        sweep_seconds: float | None = None,
+    ) -> None:
         self.svc = services
         self.inp = inp
         self.out = out
@@ -118,6 +134,16 @@ class ConsoleSession:
         self.deliverer = OutboxDeliverer(services, [self.messenger])
         self.me: Person | None = next(iter(services.policy.people.values()), None)
         self._pending_line: str | None = None
+        self._busy = asyncio.Lock()  # one of: a typed command, or background delivery
+        self.sweeps = (
+            SweepScheduler(services, sweep_seconds, after=self._deliver)
+            if sweep_seconds is not None
+            else None
+        )
+
+    async def _deliver(self) -> None:
+        async with self._busy:
+            await self.deliverer.deliver_due()
 
     def say(self, text: str) -> None:
         print(text, file=self.out)
@@ -138,7 +164,18 @@ class ConsoleSession:
         self.say("Type `help` for commands, `people` for who is who; README.md has a walkthrough.")
         if self.me:
             self.say(f"You are {self.me.name} ({self.me.id}).")
-        await self.deliverer.deliver_due()
+        await self._deliver()
+        if self.sweeps is not None:
+            self.sweeps.start()
+        try:
+            await self._converse()
+        finally:
+            if self.sweeps is not None:
+                await self.sweeps.stop()
+        self.say("Bye.")
+        return 0
+
+    async def _converse(self) -> None:
         while True:
             line = await self._read(f"{self.me.id if self.me else '?'}> ")
             if line is None:
@@ -148,10 +185,9 @@ class ConsoleSession:
                 continue
             if text in ("quit", "exit"):
                 break
-            await self.handle(text)
-            await self.deliverer.deliver_due()
-        self.say("Bye.")
-        return 0
+            async with self._busy:
+                await self.handle(text)
+                await self.deliverer.deliver_due()
 
     async def handle(self, text: str) -> None:
         head, _, rest = text.partition(" ")
@@ -194,8 +230,10 @@ class ConsoleSession:
         if actor is None:
             return
         try:
-            parse = parse_exception_command if head == "/exception" else parse_approvals_command
-            command = parse(rest)
+            if head == "/exception":
+                command = parse_exception_command(rest)
+            else:
+                command = parse_approvals_command(rest, policy_resolver(self.svc.policy))
         except UsageError as error:
             self.say(str(error))
             return

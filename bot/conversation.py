@@ -15,16 +15,32 @@ from bot.chat_commands import (
     DecideCase,
     ListMyApprovals,
     ListMyRequests,
+    MarkAway,
+    MarkBack,
     NewException,
+    ReassignStep,
     RevokeCase,
     ShowHelp,
     ShowStatus,
+    UsageError,
     WithdrawCase,
+    resolve_mention,
+    unknown_person,
 )
 from bot.replies import error_text
 from bot.validation import parse_request
 from cards.view import CardView
-from handlers.commands import Comment, Decide, FileException, Revoke, Withdraw
+from handlers.absence import come_back, go_away, reassign
+from handlers.commands import (
+    ComeBack,
+    Comment,
+    Decide,
+    FileException,
+    GoAway,
+    Reassign,
+    Revoke,
+    Withdraw,
+)
 from handlers.context import Actor, Services
 from handlers.deciding import decide
 from handlers.errors import NotFound
@@ -54,6 +70,14 @@ async def _card(svc: Services, actor: Actor, case_id: int) -> CardView:
     if not may_view(svc.policy, actor.id, details):
         raise NotFound(f"There is no exception {case_ref(case_id)} that you can see.")
     return build_card_view(svc.policy, details, actor.id)
+
+
+def _person(svc: Services, mention: str) -> str:
+    """A person id for a mention the platform left unresolved (or a person id already)."""
+    person = resolve_mention(svc.policy, mention)
+    if person is None:
+        raise UsageError(unknown_person(mention))
+    return person
 
 
 async def _run(svc: Services, actor: Actor, command: ChatCommand) -> Reply:
@@ -92,3 +116,12 @@ async def _run(svc: Services, actor: Actor, command: ChatCommand) -> Reply:
         case RevokeCase(case_id=case_id, reason=reason):
             changed = await revoke(svc, actor, Revoke(case_id, reason))
             return Reply(changed.message)
+        case MarkAway(until=until, delegate=delegate):
+            stand_in = None if delegate is None else _person(svc, delegate)
+            away = await go_away(svc, actor, GoAway(until, stand_in))
+            return Reply(away.message)
+        case MarkBack():
+            return Reply((await come_back(svc, actor, ComeBack())).message)
+        case ReassignStep(case_id=case_id, to=to, reason=reason):
+            handed = await reassign(svc, actor, Reassign(case_id, _person(svc, to), reason))
+            return Reply(handed.message)

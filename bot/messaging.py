@@ -22,12 +22,21 @@ class PostedCard:
 
 
 class DeliveryError(Exception):
-    """The platform refused or failed; `retry_after` (seconds) if it said when to try again."""
+    """The platform refused or failed: `retry_after` (seconds) if it said when to try again,
+    `permanent` if no retry can help, `status` the HTTP status when there was one."""
 
-    def __init__(self, message: str, *, retry_after: float | None = None, permanent: bool = False):
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        permanent: bool = False,
+        status: int | None = None,
+    ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
         self.permanent = permanent
+        self.status = status
 
 
 class Unreachable(Exception):

@@ -15,12 +15,14 @@ from aiohttp import web
 from bot.delivery import OutboxDeliverer
 from bot.delivery_loop import DeliveryLoop
 from bot.messaging import Messenger
+from bot.scheduler import start_sweeping
 from bot.server import create_app
 from bot.settings import Settings
 from bot.tasks import BackgroundTasks
 
 if TYPE_CHECKING:
     from bot.slack.setup import SlackEdge
+    from bot.teams.setup import TeamsEdge
 from handlers.context import Services
 
 log = logging.getLogger(__name__)
@@ -35,19 +37,21 @@ class Runtime:
     tasks: BackgroundTasks
     messengers: list[Messenger]
     slack: SlackEdge | None = None
+    teams: TeamsEdge | None = None
 
     async def start(self) -> None:
         if self.slack is not None:
             await self.slack.start()
         if self.messengers:
             self.delivery.start()
-        # scheduler: the overdue sweep starts here
 
     async def stop(self) -> None:
         if self.slack is not None:
             await self.slack.stop()
         await self.tasks.drain()  # let acknowledged presses finish their work
         await self.delivery.stop()
+        if self.teams is not None:
+            await self.teams.stop()
 
 
 def build_runtime(services: Services, settings: Settings) -> Runtime:
@@ -67,6 +71,13 @@ def build_runtime(services: Services, settings: Settings) -> Runtime:
         slack = build_slack(settings, services, tasks, wake_delivery)
         messengers.append(slack.messenger)
         mounts.append(slack.add_routes)
+    teams: TeamsEdge | None = None
+    if settings.teams_enabled:
+        from bot.teams.setup import build_teams  # Teams' libraries load only when used
+
+        teams = build_teams(settings, services, tasks, wake_delivery)
+        messengers.append(teams.messenger)
+        mounts.append(teams.add_routes)
     delivery = DeliveryLoop(OutboxDeliverer(services, messengers))
     app = create_app(
         services,
@@ -74,7 +85,7 @@ def build_runtime(services: Services, settings: Settings) -> Runtime:
         mounts=mounts,
         on_change=wake_delivery,
     )
-    return Runtime(app, delivery, tasks, messengers, slack)
+    return Runtime(app, delivery, tasks, messengers, slack, teams)
 
 
 async def serve(services: Services, settings: Settings) -> int:
@@ -85,6 +96,8 @@ async def serve(services: Services, settings: Settings) -> int:
     site = web.TCPSite(runner, settings.APPROVALS_HOST, settings.APPROVALS_PORT)
     await site.start()
     await runtime.start()
+    # scheduler: the overdue sweep runs beside the runtime (bot.scheduler)
+    sweeps = start_sweeping(services, settings.APPROVALS_SWEEP_SECONDS, runtime.delivery.wake)
     log.info(
         "serving on http://%s:%s (policy %s, version %s; platforms: %s)",
         settings.APPROVALS_HOST,
@@ -104,6 +117,7 @@ async def serve(services: Services, settings: Settings) -> int:
         await stop.wait()
     finally:
         log.info("shutting down")
+        await sweeps.stop()
         await runtime.stop()
         await runner.cleanup()
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from policy.request import ExceptionRequest
 from storage.records import Action
@@ -43,4 +44,26 @@ class Withdraw:
 @dataclass(frozen=True, slots=True)
 class Revoke:
     case_id: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class GoAway:
+    """Away through the end of `until` (in the policy calendar's time zone, else UTC)."""
+
+    until: date
+    delegate: str | None = None  # a person id or email; None: the policy's `delegate:`
+
+
+@dataclass(frozen=True, slots=True)
+class ComeBack:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Reassign:
+    """Hand the open step of a case, assigned to the actor, to someone else."""
+
+    case_id: int
+    to: str  # a person id or email
     reason: str

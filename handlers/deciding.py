@@ -86,16 +86,23 @@ async def _decide_once(
         if cmd.step_id is not None and cmd.step_id != step.id:
             raise Conflict(stale_step(policy, cmd.step_id, steps, votes))
 
+        # A vote cast on someone's behalf counts as theirs too.
+        voted = frozenset(
+            person
+            for v in votes
+            if v.step_id == step.id
+            for person in (v.person, v.on_behalf_of)
+            if person is not None
+        )
         permission = may_decide(
             policy,
             actor.id,
             requester=case.requester,
             step_approvers=step.approvers,
             decided_other_steps=deciders(votes, exclude_step=step.id),
-            # A vote cast on someone's behalf counts as theirs too.
-            already_voted=any(
-                actor.id in (v.person, v.on_behalf_of) and v.step_id == step.id for v in votes
-            ),
+            already_voted=actor.id in voted,
+            escalated=step.escalated,
+            voted_on_step=voted,
         )
         if not permission.allowed:
             refusal = permission.reason or "You may not decide this step."
@@ -116,6 +123,12 @@ async def _decide_once(
                 now,
             )
         else:
+            if permission.rationale_required and rationale is None:
+                raise RationaleRequired(
+                    f"You are deciding {ref} on behalf of "
+                    f"{name_of(policy, permission.on_behalf_of or '')} as their manager: "
+                    "say why."
+                )
             _check_rationale(case, cmd.action, rationale)
             if cmd.action is Action.REQUEST_INFO:
                 return await _request_info(svc, conn, actor, case, step.id, rationale)
@@ -137,7 +150,12 @@ async def _decide_once(
                 rationale=rationale,
                 policy_version=step.policy_version,
                 platform=actor.platform,
-                data={"tier": step.tier, "on_behalf_of": permission.on_behalf_of},
+                data={
+                    "tier": step.tier,
+                    "on_behalf_of": permission.on_behalf_of,
+                    # A manager stepping in on an escalated step, rather than a delegate.
+                    **({"as_manager": True} if permission.rationale_required else {}),
+                },
             )
             advance = await advance_after_vote(
                 svc, conn, case, steps, votes, step, actor.id, cmd.action, now

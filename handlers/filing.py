@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,8 +15,9 @@ from handlers.errors import InvalidRequest, NotAllowed
 from handlers.people import names_of
 from policy.evaluate import evaluate, request_problems
 from policy.model import Evaluation, Outcome, Policy
+from policy.overdue import opening_schedule
 from policy.routing import NoEligibleApprover
-from storage import audit, cases, outbox
+from storage import absences, audit, cases, outbox
 from storage.audit import AuditEvent, canonical_json
 from storage.cases import NewCase, NewStep
 from storage.outbox import MessageKind, OutgoingMessage
@@ -55,7 +57,15 @@ async def file_exception(svc: Services, actor: Actor, cmd: FileException) -> Fil
         existing = await _earlier_filing(conn, cmd, request_hash)
         if existing is not None:
             return FilingResult(existing, created=False)
-        case, step_ids = await _store(conn, actor, cmd, evaluation, request_data, request_hash, now)
+        away = await absences.away_now(conn, now)
+        if away:  # someone is away: their approvals go to the delegate they named
+            try:
+                evaluation = evaluate(request, policy, away)
+            except NoEligibleApprover as error:
+                raise InvalidRequest([("route", str(error))]) from error
+        case, step_ids = await _store(
+            conn, policy, actor, cmd, evaluation, request_data, request_hash, now
+        )
         await _announce(conn, svc.policy, actor, case.id, step_ids, evaluation, requester.id, now)
     return FilingResult(case, created=True)
 
@@ -87,6 +97,7 @@ def _initial_status(outcome: Outcome) -> CaseStatus:
 
 async def _store(
     conn: AsyncConnection,
+    policy: Policy,
     actor: Actor,
     cmd: FileException,
     evaluation: Evaluation,
@@ -134,12 +145,21 @@ async def _store(
             mode=str(step.mode),
             required=step.required,
             approvers=step.approvers,
-            status=StepStatus.OPEN if position == 1 else StepStatus.WAITING,
-            opened_at=now if position == 1 else None,
-            due_at=now + step.sla if position == 1 else None,
+            status=StepStatus.WAITING,
+            opened_at=None,
+            due_at=None,
         )
         for position, step in enumerate(evaluation.route, start=1)
     ]
+    if new_steps:  # the first step opens now, on its tier's clock
+        schedule = opening_schedule(policy.tier(new_steps[0].tier), policy.calendar, now)
+        new_steps[0] = dataclasses.replace(
+            new_steps[0],
+            status=StepStatus.OPEN,
+            opened_at=now,
+            due_at=schedule.due_at,
+            next_action_at=schedule.next_action_at,
+        )
     step_ids = await cases.insert_steps(conn, case.id, new_steps, evaluation.policy_version)
     return case, step_ids
 

@@ -9,7 +9,7 @@ def name_of(policy: Policy, person_id: str) -> str:
     if person_id.startswith("system:"):
         return (
             "the approvals bot"
-            if person_id == "system:policy"
+            if person_id in ("system:policy", "system:scheduler")
             else person_id.removeprefix("system:")
         )
     person = policy.person(person_id)

@@ -16,8 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from handlers.context import Services
 from handlers.people import name_of, names_of
 from policy.model import Policy, Role
+from policy.overdue import opening_schedule
 from policy.routing import NoEligibleApprover, route_step
-from storage import cases
+from storage import absences, cases
 from storage.audit import AuditEvent
 from storage.outbox import MessageKind, OutgoingMessage
 from storage.records import (
@@ -93,6 +94,40 @@ async def advance_after_vote(
             messages=[OutgoingMessage(MessageKind.UPDATE_CARDS, case_id=case.id)],
             progress=f"{approvals} of {step.required} approvals for {step.tier} are in.",
         )
+    return await _approve_step(svc, conn, case, steps, votes, step, actor, now)
+
+
+async def settle_step(
+    svc: Services,
+    conn: AsyncConnection,
+    case: CaseRecord,
+    steps: Sequence[StepRecord],
+    votes: Sequence[DecisionRecord],
+    step: StepRecord,
+    actor: str,
+    action: Action,
+    now: datetime,
+    note: str = "",
+) -> Advance:
+    """Close `step` as approved or rejected however many votes it has (a decision by policy,
+    such as `on_timeout: approve`), then open the next step or end the case. `note` is added
+    to what the requester is told when the case ends."""
+    if action is Action.REJECT:
+        return await _reject(svc, conn, case, steps, step, actor, now, note)
+    return await _approve_step(svc, conn, case, steps, votes, step, actor, now, note)
+
+
+async def _approve_step(
+    svc: Services,
+    conn: AsyncConnection,
+    case: CaseRecord,
+    steps: Sequence[StepRecord],
+    votes: Sequence[DecisionRecord],
+    step: StepRecord,
+    actor: str,
+    now: datetime,
+    note: str = "",
+) -> Advance:
     if not await cases.update_step(conn, step, status=StepStatus.APPROVED.value, closed_at=now):
         return Advance(applied=False)
     later = [s for s in steps if s.status is StepStatus.WAITING]
@@ -110,11 +145,18 @@ async def advance_after_vote(
             MessageKind.NOTIFY,
             case_id=case.id,
             recipient=case.requester,
-            text=f"{case.ref} ({case.title}) was approved. Final approval by "
-            f"{name_of(svc.policy, actor)}.",
+            text=_with_note(
+                f"{case.ref} ({case.title}) was approved. Final approval by "
+                f"{name_of(svc.policy, actor)}.",
+                note,
+            ),
         ),
     ]
     return advance
+
+
+def _with_note(text: str, note: str) -> str:
+    return f"{text} {note}" if note else text
 
 
 def _closed(case: CaseRecord, status: CaseStatus, step: StepRecord) -> AuditEvent:
@@ -136,6 +178,7 @@ async def _reject(
     step: StepRecord,
     actor: str,
     now: datetime,
+    note: str = "",
 ) -> Advance:
     # The rejecting step is closed as rejected; close_case cancels the ones after it.
     if not await cases.update_step(conn, step, status=StepStatus.REJECTED.value, closed_at=now):
@@ -151,7 +194,10 @@ async def _reject(
                 MessageKind.NOTIFY,
                 case_id=case.id,
                 recipient=case.requester,
-                text=f"{case.ref} ({case.title}) was rejected by {name_of(svc.policy, actor)}.",
+                text=_with_note(
+                    f"{case.ref} ({case.title}) was rejected by {name_of(svc.policy, actor)}.",
+                    note,
+                ),
             ),
         ],
     )
@@ -178,20 +224,27 @@ async def _open_next(
 ) -> Advance:
     policy = svc.policy
     exclude = deciders(votes) | {actor}
+    away = await absences.away_now(conn, now)
     fallback = False
+    tier = next((t for t in policy.tiers if t.id == step.tier), None)
     try:
-        routed = route_step(policy.tier(step.tier), policy, case.requester, exclude)
-        approvers, required, due_at = routed.approvers, routed.required, now + routed.sla
+        if tier is None:
+            raise KeyError(step.tier)
+        routed = route_step(tier, policy, case.requester, exclude, away)
+        approvers, required = routed.approvers, routed.required
     except (KeyError, NoEligibleApprover):
         fallback = True
         approvers = _fallback_approvers(policy, case.requester, exclude)
-        required, due_at = 1, None
+        required = 1
+    # The step runs on its tier's clock (also when admins stand in for a tier left empty).
+    schedule = None if tier is None else opening_schedule(tier, policy.calendar, now)
     applied = await cases.update_step(
         conn,
         step,
         status=StepStatus.OPEN.value,
         opened_at=now,
-        due_at=due_at,
+        due_at=None if schedule is None else schedule.due_at,
+        next_action_at=None if schedule is None else schedule.next_action_at,
         required=required,
         policy_version=policy.version,
     ) and await cases.update_case(conn, case, updated_at=now)

@@ -1,16 +1,22 @@
-"""Sentences shown to people when their press cannot take effect."""
+"""Sentences shown to people when their press cannot take effect, and how times read."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from handlers.people import name_of
 from policy.model import Policy
 from storage.records import Action, CaseRecord, CaseStatus, DecisionRecord, StepRecord
 
 
+def at_text(at: datetime) -> str:
+    """A moment as messages show it: 2026-03-02 13:00 UTC."""
+    return at.strftime("%Y-%m-%d %H:%M UTC")
+
+
 def _when(decision: DecisionRecord) -> str:
-    return decision.at.strftime("%Y-%m-%d %H:%M UTC")
+    return at_text(decision.at)
 
 
 def _last_decision(

@@ -115,6 +115,13 @@ def _tiers(view: _View) -> Iterator[Finding]:
         unknown = list(_members(approvers or [], ("tiers", i, "approvers"), view))
         yield from unknown
         yield from _members(_strings(tier.get("backup")) or [], ("tiers", i, "backup"), view)
+        escalate_after = tier.get("escalate_after")
+        counts = type(escalate_after) is int and escalate_after >= 0  # else the schema's
+        if counts and tier.get("remind_every") is None:
+            yield Finding(
+                ("tiers", i, "escalate_after"),
+                "escalate_after counts reminders, so the tier also needs remind_every",
+            )
         if approvers is None or unknown:
             continue  # missing or malformed (reported by the schema), or names unknown
         if not approvers:

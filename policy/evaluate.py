@@ -31,7 +31,7 @@ from policy.conditions import (
 )
 from policy.model import Evaluation, Outcome, Policy, Rule, RuleHit, RuleSkip
 from policy.request import ExceptionRequest
-from policy.routing import route_step
+from policy.routing import NOBODY_AWAY, route_step
 
 
 def request_problems(request: ExceptionRequest, policy: Policy) -> list[tuple[str, str]]:
@@ -50,9 +50,12 @@ def request_problems(request: ExceptionRequest, policy: Policy) -> list[tuple[st
     return problems
 
 
-def evaluate(request: ExceptionRequest, policy: Policy) -> Evaluation:
+def evaluate(
+    request: ExceptionRequest, policy: Policy, away: Mapping[str, str] = NOBODY_AWAY
+) -> Evaluation:
     """Apply `policy` to `request` (which must have no `request_problems`).
 
+    `away` maps people who are away to the delegate they named (see `policy.routing`).
     Raises `policy.routing.NoEligibleApprover` when a tier of the route has too few people
     who may approve this request.
     """
@@ -78,7 +81,7 @@ def evaluate(request: ExceptionRequest, policy: Policy) -> Evaluation:
             fired.append((rule, _hit(rule, bound)))
 
     outcome, tier_ids = _combine(policy, [r for r, _ in fired], [r for r, _ in skipped])
-    route = tuple(route_step(policy.tier(t), policy, requester.id) for t in tier_ids)
+    route = tuple(route_step(policy.tier(t), policy, requester.id, away=away) for t in tier_ids)
     return Evaluation(
         outcome=outcome,
         exception_title=exception_type.title,

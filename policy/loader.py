@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from policy.calendar import DAY_NAMES, Calendar, parse_hours
 from policy.checks import Finding, check
 from policy.conditions import compile_condition, show_value
 from policy.durations import parse_duration
@@ -40,6 +41,7 @@ from policy.model import (
 from policy.problems import PolicyError, PolicyProblem
 from policy.schema import (
     KEYS,
+    RawCalendar,
     RawExceptionType,
     RawPerson,
     RawPolicy,
@@ -71,7 +73,7 @@ def parse_policy(text: str, source: str) -> Policy:
     """Validate policy YAML `text`; `source` names it in messages. Raises PolicyError."""
     try:
         document = YamlDocument.compose(text)
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 (a SafeLoader, see _Loader)
     except yaml.YAMLError as err:
         raise PolicyError([_yaml_problem(err, source)]) from None
     if document is None or data is None:
@@ -94,6 +96,21 @@ def parse_policy(text: str, source: str) -> Policy:
     if report.problems or raw is None:
         raise PolicyError(report.sorted())
     return _build(raw, source)
+
+
+class _Loader(yaml.SafeLoader):
+    """YAML's safe loader, except that dates stay text for the schema to parse.
+
+    PyYAML turns `2026-12-25` into a date itself and raises a bare ValueError for
+    `2026-13-25`; as text, a bad date is reported like any other bad value, with its line.
+    """
+
+
+def _timestamp_as_text(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> str:
+    return str(loader.construct_scalar(node))
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_as_text)
 
 
 class _Report:
@@ -202,6 +219,7 @@ def _build(raw: RawPolicy, source: str) -> Policy:
         tiers=tuple(_tier(t) for t in raw.tiers),
         rules=tuple(_rule(r) for r in raw.rules),
         default_route=tuple(raw.defaults.route),
+        calendar=None if raw.calendar is None else _calendar(raw.calendar),
         compiled={r.id: compile_condition(r.when) for r in raw.rules},
     )
     return dataclasses.replace(policy, version=policy_version(policy))
@@ -247,6 +265,17 @@ def _tier(raw: RawTier) -> Tier:
         escalate_after=raw.escalate_after,
         on_timeout=OnTimeout(raw.on_timeout),
         backup=tuple(raw.backup),
+    )
+
+
+def _calendar(raw: RawCalendar) -> Calendar:
+    opens, closes = parse_hours(raw.hours)
+    return Calendar(
+        timezone=raw.timezone,
+        days=frozenset(DAY_NAMES.index(day) for day in raw.days),
+        opens=opens,
+        closes=closes,
+        holidays=frozenset(raw.holidays),
     )
 
 

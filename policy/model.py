@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from policy.calendar import Calendar
+
 
 class Role(enum.StrEnum):
     ADMIN = "admin"
@@ -124,6 +126,8 @@ class Policy:
     tiers: tuple[Tier, ...]  # the ladder, lowest first
     rules: tuple[Rule, ...]
     default_route: tuple[str, ...]
+    # Business hours for SLA and reminder clocks; None counts wall time.
+    calendar: Calendar | None = None
     # Compiled CEL programs by rule id; built once per load by the loader.
     compiled: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 

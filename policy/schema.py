@@ -1,11 +1,13 @@
 """The raw shape of a policy file, as pydantic models. Unknown keys are errors.
 
 Top level: `name`, `people`, `taxonomy`, `tiers`, `rules` and `defaults` are required (`rules`
-may be an empty list; the others need at least one entry); `groups` is optional.
+may be an empty list; the others need at least one entry); `groups` and `calendar` are optional.
 
 Required per entry: a person's `id`, `name`, `email`; a taxonomy entry's `code`, `title`; a
 tier's `id`, `approvers`, `sla`; a rule's `id`, `when` (plus exactly one of `route` or
-`outcome`, checked by the loader); `defaults.route` (a non-empty list of tier ids).
+`outcome`, checked by the loader); `defaults.route` (a non-empty list of tier ids); a
+calendar's `timezone` (IANA), `days` (mon..sun) and `hours` ("08:00-18:00"), with optional
+`holidays` (dates).
 Everything else is optional, with these defaults: tier `mode: any`, `on_timeout: escalate`,
 no reminders, no backup; rule `rationale: optional`, no flags.
 
@@ -15,7 +17,10 @@ references point anywhere (tier ids, person ids, groups) is checked in `policy.c
 
 from __future__ import annotations
 
+import difflib
 import re
+import zoneinfo
+from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -28,6 +33,7 @@ from pydantic import (
     StringConstraints,
 )
 
+from policy.calendar import DAY_NAMES, parse_hours
 from policy.durations import parse_duration
 
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
@@ -68,6 +74,37 @@ def _condition_text(value: object) -> object:
     # `when: true` is a fine catch-all; YAML reads it as a boolean, CEL wants the text.
     if isinstance(value, bool):
         return "true" if value else "false"
+    return value
+
+
+def _check_timezone(value: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        close = difflib.get_close_matches(value, sorted(zoneinfo.available_timezones()), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ValueError(
+            f"unknown time zone {value!r}{hint}: use an IANA name like Europe/Berlin"
+        ) from None
+    return value
+
+
+def _check_hours(value: str) -> str:
+    parse_hours(value)
+    return value
+
+
+def _check_days(value: list[str]) -> list[str]:
+    repeated = sorted({day for day in value if value.count(day) > 1}, key=DAY_NAMES.index)
+    if repeated:
+        raise ValueError(f"day {repeated[0]!r} is listed twice")
+    return value
+
+
+def _check_holidays(value: list[date]) -> list[date]:
+    repeated = sorted({day for day in value if value.count(day) > 1})
+    if repeated:
+        raise ValueError(f"holiday {repeated[0].isoformat()} is listed twice")
     return value
 
 
@@ -127,6 +164,16 @@ class RawRule(_Raw):
     rationale: Literal["required", "optional"] = "optional"
 
 
+Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+class RawCalendar(_Raw):
+    timezone: Annotated[str, AfterValidator(_check_timezone)]
+    days: Annotated[list[Day], Field(min_length=1), AfterValidator(_check_days)]
+    hours: Annotated[str, AfterValidator(_check_hours)]
+    holidays: Annotated[list[date], AfterValidator(_check_holidays)] = []
+
+
 class RawDefaults(_Raw):
     route: Annotated[list[str], Field(min_length=1)]
 
@@ -139,6 +186,7 @@ class RawPolicy(_Raw):
     tiers: Annotated[list[RawTier], Field(min_length=1)]
     rules: list[RawRule]
     defaults: RawDefaults
+    calendar: RawCalendar | None = None
 
 
 # The keys each part of the file accepts, for "did you mean" hints.
@@ -149,4 +197,5 @@ KEYS: dict[str, tuple[str, ...]] = {
     "tiers": tuple(RawTier.model_fields),
     "rules": tuple(RawRule.model_fields),
     "defaults": tuple(RawDefaults.model_fields),
+    "calendar": tuple(RawCalendar.model_fields),
 }

@@ -9,13 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from policy.model import Policy, Role
+from policy.routing import escalation_managers
 
 
 @dataclass(frozen=True, slots=True)
 class Permission:
     allowed: bool
     reason: str | None = None  # why not, for the person refused
-    on_behalf_of: str | None = None  # the approver a delegate acts for
+    on_behalf_of: str | None = None  # the approver a delegate or a manager acts for
+    rationale_required: bool = False  # a manager deciding an escalated step must say why
 
 
 def may_decide(
@@ -26,12 +28,19 @@ def may_decide(
     step_approvers: tuple[str, ...],
     decided_other_steps: frozenset[str],
     already_voted: bool,
+    escalated: bool = False,
+    voted_on_step: frozenset[str] = frozenset(),
 ) -> Permission:
     """May `actor` approve or reject the open step whose approvers are `step_approvers`?
 
     `decided_other_steps` holds the people who decided other steps of this case, and
     `already_voted` says whether `actor` has voted on this step. A delegate may act for an
     approver who has them as `delegate` in the policy; the result then names that approver.
+
+    Once the step has been `escalated` (it is overdue and its approvers' managers were asked
+    to step in), the manager it escalated to for an approver who has not voted yet (those who
+    did are in `voted_on_step`) may decide on that approver's behalf, with a rationale. The
+    managers are found exactly as the escalation found them (`escalation_managers`).
     """
     if actor == requester:
         return _refuse("You filed this exception, so you cannot decide it (segregation of duties).")
@@ -53,6 +62,13 @@ def may_decide(
             f"You stand in for {_name(policy, principals[0])}, who already decided another "
             "step of this exception, so you cannot decide this one (segregation of duties)."
         )
+    if escalated:
+        barred = decided_other_steps | voted_on_step | {requester}
+        for approver in step_approvers:
+            if approver not in barred and actor in escalation_managers(
+                policy, (approver,), barred | frozenset(step_approvers)
+            ):
+                return Permission(allowed=True, on_behalf_of=approver, rationale_required=True)
     if not step_approvers:
         return _refuse("You are not an approver of this step.")
     names = ", ".join(_name(policy, a) for a in step_approvers)

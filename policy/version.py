@@ -13,6 +13,7 @@ import json
 from datetime import timedelta
 from typing import Any
 
+from policy.calendar import DAY_NAMES
 from policy.celscan import tokenize
 from policy.model import Policy
 
@@ -27,6 +28,19 @@ def canonical_json(data: Any) -> str:
 
 
 def policy_content(policy: Policy) -> dict[str, Any]:
+    content = _content(policy)
+    if policy.calendar is not None:  # absent from older files: their versions stay the same
+        calendar = policy.calendar
+        content["calendar"] = {
+            "timezone": calendar.timezone,
+            "days": [DAY_NAMES[day] for day in sorted(calendar.days)],
+            "hours": calendar.hours,
+            "holidays": sorted(day.isoformat() for day in calendar.holidays),
+        }
+    return content
+
+
+def _content(policy: Policy) -> dict[str, Any]:
     return {
         "name": policy.name,
         "people": {

@@ -57,6 +57,7 @@ class NewStep:
     status: StepStatus
     opened_at: datetime | None
     due_at: datetime | None
+    next_action_at: datetime | None = None  # when the overdue sweep first looks at it
 
 
 def _case(row: Any) -> CaseRecord:
@@ -124,6 +125,9 @@ async def insert_steps(
                 "status": step.status.value,
                 "opened_at": step.opened_at,
                 "due_at": step.due_at,
+                "next_action_at": step.next_action_at,
+                "reminders_sent": 0,
+                "timeout_level": 0,
                 "policy_version": policy_version,
                 "version": 1,
             }
@@ -205,6 +209,10 @@ async def steps_for_case(conn: AsyncConnection, case_id: int) -> list[StepRecord
             closed_at=row.closed_at,
             policy_version=row.policy_version,
             version=row.version,
+            next_action_at=row.next_action_at,
+            reminders_sent=row.reminders_sent,
+            escalated_at=row.escalated_at,
+            timeout_level=row.timeout_level,
         )
         for row in step_rows
     ]
@@ -289,6 +297,16 @@ async def open_steps_for(conn: AsyncConnection, person: str) -> list[tuple[int, 
         select(steps.c.case_id, steps.c.id)
         .join(assignments, assignments.c.step_id == steps.c.id)
         .where(assignments.c.person == person, steps.c.status == StepStatus.OPEN.value)
+        .order_by(steps.c.case_id)
+    )
+    return [(row.case_id, row.id) for row in rows]
+
+
+async def escalated_open_steps(conn: AsyncConnection) -> list[tuple[int, int]]:
+    """(case id, step id) of every open step escalated to its approvers' managers."""
+    rows = await conn.execute(
+        select(steps.c.case_id, steps.c.id)
+        .where(steps.c.status == StepStatus.OPEN.value, steps.c.escalated_at.is_not(None))
         .order_by(steps.c.case_id)
     )
     return [(row.case_id, row.id) for row in rows]

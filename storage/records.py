@@ -97,6 +97,15 @@ class StepRecord:
     closed_at: datetime | None
     policy_version: str
     version: int
+    # Where the step is in its overdue plan (see policy.overdue).
+    next_action_at: datetime | None = None
+    reminders_sent: int = 0
+    escalated_at: datetime | None = None  # its approvers' managers were asked to step in
+    timeout_level: int = 0  # how many times it timed out and was rerouted
+
+    @property
+    def escalated(self) -> bool:
+        return self.escalated_at is not None
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 from storage.types import UTCDateTime
@@ -73,8 +74,18 @@ steps = Table(
     Column("closed_at", UTCDateTime, nullable=True),
     Column("policy_version", String(64), nullable=False),
     Column("version", Integer, nullable=False),
+    # The overdue sweep: when this open step next needs attention (a reminder, escalation or
+    # timeout), how far along its plan it is, and which sweeper holds it for a while.
+    Column("next_action_at", UTCDateTime, nullable=True),
+    Column("reminders_sent", Integer, nullable=False, server_default=text("0")),
+    Column("escalated_at", UTCDateTime, nullable=True),
+    Column("timeout_level", Integer, nullable=False, server_default=text("0")),
+    Column("claimed_until", UTCDateTime, nullable=True),
+    Column("claimed_by", String(64), nullable=True),
     UniqueConstraint("case_id", "position"),
     Index(None, "status", "due_at"),
+    # The sweep's lookup: its cost follows the steps that are due, not the steps that are open.
+    Index(None, "status", "next_action_at"),
 )
 
 # Who may act on a step, in the order the route named them. A row per person keeps
@@ -87,6 +98,7 @@ assignments = Table(
     Column("case_id", Integer, ForeignKey("cases.id"), nullable=False),
     Column("ordinal", Integer, nullable=False),
     Index(None, "person"),
+    Index(None, "case_id"),  # a case's assignments, without scanning everyone's
 )
 
 decisions = Table(
@@ -166,4 +178,33 @@ card_refs = Table(
     Column("channel", String(200), nullable=False),
     Column("message_id", String(200), nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Who is away, until when, and who takes their approvals meanwhile. Rows are kept when an
+# absence ends (`ended_at`), as a record of who stood in for whom.
+absences = Table(
+    "absences",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("person", String(64), nullable=False),
+    Column("until", UTCDateTime, nullable=False),  # the first moment they are back
+    Column("delegate", String(64), nullable=False),
+    Column("set_by", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("ended_at", UTCDateTime, nullable=True),
+    Index(None, "person"),
+    Index(None, "until"),
+)
+
+# Where the bot can reach a Teams user (see storage.conversations).
+teams_conversations = Table(
+    "teams_conversations",
+    metadata,
+    Column("user_id", String(200), primary_key=True),  # the Teams user id, "29:..."
+    Column("person", String(64), nullable=True),  # the policy person, when known
+    Column("service_url", String(500), nullable=False),
+    Column("conversation_id", String(500), nullable=False),
+    Column("tenant_id", String(64), nullable=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index(None, "person"),
 )

@@ -10,6 +10,7 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -17,7 +18,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.settings import Settings
+from bot.settings import ConfigurationError, Settings
 from bot.slack.directory import SlackDirectory
 from bot.slack.interactions import SlackDeps, SlackInteractions
 from bot.slack.listeners import register
@@ -40,6 +41,7 @@ class SlackEdge:
     client: AsyncWebClient
     messenger: SlackMessenger
     socket_mode: AsyncSocketModeHandler | None = None
+    app_token: str | None = None
 
     def add_routes(self, http: web.Application) -> None:
         if self.socket_mode is None:
@@ -50,9 +52,18 @@ class SlackEdge:
         return await to_aiohttp_response(response)
 
     async def start(self) -> None:
-        if self.socket_mode is not None:
-            await self.socket_mode.connect_async()  # type: ignore[no-untyped-call]
-            log.info("Slack connected in Socket Mode")
+        if self.socket_mode is None:
+            return
+        # slack_sdk retries a refused app token forever; check it once so start-up fails fast.
+        try:
+            await self.client.apps_connections_open(app_token=self.app_token or "")
+        except SlackApiError as error:
+            problem = error.response.get("error") or f"HTTP {error.response.status_code}"
+            raise ConfigurationError(
+                f"Slack refused SLACK_APP_TOKEN for Socket Mode: {problem}"
+            ) from error
+        await self.socket_mode.connect_async()  # type: ignore[no-untyped-call]
+        log.info("Slack connected in Socket Mode")
 
     async def stop(self) -> None:
         if self.socket_mode is not None:
@@ -92,4 +103,5 @@ def build_slack(
     edge = SlackEdge(app=app, client=client, messenger=SlackMessenger(client, directory))
     if socket:
         edge.socket_mode = AsyncSocketModeHandler(app, settings.SLACK_APP_TOKEN)
+        edge.app_token = settings.SLACK_APP_TOKEN
     return edge

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import re
+from datetime import date
+
 import pytest
 
 from bot.chat_commands import (
@@ -7,7 +10,10 @@ from bot.chat_commands import (
     DecideCase,
     ListMyApprovals,
     ListMyRequests,
+    MarkAway,
+    MarkBack,
     NewException,
+    ReassignStep,
     RevokeCase,
     ShowHelp,
     ShowStatus,
@@ -15,8 +21,12 @@ from bot.chat_commands import (
     WithdrawCase,
     parse_approvals_command,
     parse_exception_command,
+    policy_resolver,
+    resolve_mention,
 )
+from policy.loader import load_policy
 from storage.records import Action
+from tests.conftest import TEST_POLICY
 
 
 def test_new_exception_builds_nested_fields_with_types() -> None:
@@ -100,3 +110,74 @@ def test_approvals_subcommands(text: str, command: object) -> None:
 def test_revoke_needs_a_reason() -> None:
     with pytest.raises(UsageError, match="needs a reason"):
         parse_approvals_command("revoke EXC-2")
+
+
+# --- away, back, reassign -----------------------------------------------------------------
+
+POLICY = load_policy(TEST_POLICY)  # lee has the Slack id U0LEE
+RESOLVE = policy_resolver(POLICY)
+
+
+@pytest.mark.parametrize(
+    ("text", "command"),
+    [
+        ("away until 2026-12-01", MarkAway(date(2026, 12, 1), None)),
+        ("away until 2026-12-01 delegate @lee", MarkAway(date(2026, 12, 1), "lee")),
+        ("away until 2026-12-01 delegate lee@acme.example", MarkAway(date(2026, 12, 1), "lee")),
+        ("away until 2026-12-01 delegate <@U0LEE>", MarkAway(date(2026, 12, 1), "lee")),
+        ("AWAY until 2026-12-01 delegate <@U0LEE|lee>", MarkAway(date(2026, 12, 1), "lee")),
+        (
+            "away until 2026-12-01 delegate <mailto:lee@acme.example|lee@acme.example>",
+            MarkAway(date(2026, 12, 1), "lee"),
+        ),
+        ("back", MarkBack()),
+        (
+            "reassign EXC-000123 @carl he signs off IT purchases",
+            ReassignStep(123, "carl", "he signs off IT purchases"),
+        ),
+        ("reassign 7 <@U0LEE|Lee Park> back from leave", ReassignStep(7, "lee", "back from leave")),
+    ],
+)
+def test_delegation_commands(text: str, command: object) -> None:
+    assert parse_approvals_command(text, RESOLVE) == command
+
+
+def test_without_a_resolver_mentions_are_kept_for_later() -> None:
+    assert parse_approvals_command("reassign 7 <@U0LEE|Lee Park> why") == ReassignStep(
+        7, "<@U0LEE|Lee Park>", "why"
+    )
+    assert parse_approvals_command("away until 2026-12-01 delegate @zed") == MarkAway(
+        date(2026, 12, 1), "@zed"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("away", "Until when?"),
+        ("away 2026-12-01", "Until when?"),
+        ("away until Dec-1", "'Dec-1' is not a date like 2026-12-01"),
+        ("away until 2026-02-30", "'2026-02-30' is not a date"),
+        ("away until 2026-12-01 lee", "Usage: /approvals away until"),
+        ("away until 2026-12-01 delegate", "Who?"),
+        ("away until 2026-12-01 delegate @zed", "I don't know who '@zed' is"),
+        ("away until 2026-12-01 delegate <@U0NOBODY>", "I don't know who '<@U0NOBODY>' is"),
+        ("back soon", "Usage: /approvals back"),
+        ("reassign", "Which case?"),
+        ("reassign pizza @lee x", "'pizza' is not a case id"),
+        ("reassign EXC-1", "Who?"),
+        ("reassign EXC-1 @lee", "needs a reason"),
+    ],
+)
+def test_bad_delegation_commands_say_how_to_write_them(text: str, message: str) -> None:
+    with pytest.raises(UsageError, match=re.escape(message)):
+        parse_approvals_command(text, RESOLVE)
+
+
+def test_mentions_resolve_by_id_email_and_slack_id() -> None:
+    assert resolve_mention(POLICY, "@lee") == "lee"
+    assert resolve_mention(POLICY, "LEE@acme.example") == "lee"
+    assert resolve_mention(POLICY, "<@U0LEE|whatever>") == "lee"
+    assert resolve_mention(POLICY, "<@U0LEE>") == "lee"
+    assert resolve_mention(POLICY, "@nobody") is None
+    assert resolve_mention(POLICY, "<@U0NOBODY>") is None

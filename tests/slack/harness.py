@@ -46,7 +46,7 @@ class Answer:
 class SlackHarness:
     services: Services
     runtime: Runtime
-    server: TestServer
+    server: TestServer | None  # None when another harness owns the server
     fake: FakeSlackAPI
     http: ClientSession
 

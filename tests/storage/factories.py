@@ -53,6 +53,7 @@ def new_step(
     opened_at: datetime | None = None,
     due_at: datetime | None = None,
     tier: str = "manager",
+    next_action_at: datetime | None = None,
 ) -> NewStep:
     return NewStep(
         position=position,
@@ -63,6 +64,7 @@ def new_step(
         status=status,
         opened_at=opened_at,
         due_at=due_at,
+        next_action_at=next_action_at,
     )
 
 

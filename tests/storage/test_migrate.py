@@ -17,6 +17,7 @@ from storage.tables import metadata
 from tests.storage.factories import audit_event, create_case
 
 EXPECTED_TABLES = {
+    "absences",
     "alembic_version",
     "assignments",
     "audit_events",
@@ -26,6 +27,7 @@ EXPECTED_TABLES = {
     "decisions",
     "outbox",
     "steps",
+    "teams_conversations",
 }
 
 
@@ -110,4 +112,4 @@ async def test_replicas_migrating_together_take_turns(database_url: str) -> None
 
 
 def test_the_bundled_migrations_are_a_single_line_ending_at_head() -> None:
-    assert head_revision() == "0002"
+    assert head_revision() == "0004"

@@ -1,0 +1,134 @@
+"""The overdue sweep on a timer: APScheduler 3 (AsyncIOScheduler, in-memory job store).
+
+Every `APPROVALS_SWEEP_SECONDS` (and once at start) it runs `handlers.sweep.sweep`, again
+at once while a full batch came back (a backlog), then calls `after` if anything was done so
+the outbox deliverer sends the reminders now. The timer is wall time; what is due is decided
+by the services' clock, so tests move that clock and run a sweep instead of waiting.
+Several replicas may run it against one database: the sweep's claims keep them apart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.jobstores.memory import MemoryJobStore  # type: ignore[import-untyped]
+from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
+
+from handlers.context import Services
+from handlers.sweep import DEFAULT_LEASE, DEFAULT_LIMIT, Outcome, SweepReport, sweep
+
+log = logging.getLogger(__name__)
+
+JOB_ID = "overdue-sweep"
+
+
+def sweeper_name() -> str:
+    """A name for this process's sweeper, unique across replicas and restarts."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class SweepScheduler:
+    def __init__(
+        self,
+        services: Services,
+        seconds: float,
+        *,
+        after: Callable[[], object] | None = None,
+        owner: str | None = None,
+        lease: timedelta = DEFAULT_LEASE,
+        batch: int = DEFAULT_LIMIT,
+    ) -> None:
+        self.services = services
+        self.seconds = seconds
+        self.after = after  # called (awaited if it returns an awaitable) after work was done
+        self.owner = owner or sweeper_name()
+        self.lease = lease
+        self.batch = batch
+        self._scheduler: AsyncIOScheduler | None = None
+        self._running = asyncio.Lock()
+
+    def start(self) -> None:
+        """Start the timer on the running event loop; the first sweep runs at once."""
+        if self._scheduler is not None:
+            return
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per run otherwise
+        scheduler = AsyncIOScheduler(jobstores={"default": MemoryJobStore()}, timezone=UTC)
+        scheduler.add_job(
+            self.run_once,
+            "interval",
+            seconds=self.seconds,
+            id=JOB_ID,
+            next_run_time=datetime.now(UTC),
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=max(1, int(self.seconds)),
+        )
+        scheduler.start()
+        self._scheduler = scheduler
+        log.info("overdue sweep every %ss as %s", self.seconds, self.owner)
+
+    async def stop(self) -> None:
+        """Stop the timer and wait for a sweep in progress (and its `after`) to finish."""
+        scheduler, self._scheduler = self._scheduler, None
+        if scheduler is None:
+            return
+        scheduler.pause()
+        async with self._running:  # a sweep in progress finishes its transaction
+            scheduler.shutdown(wait=False)
+        await asyncio.sleep(0)  # AsyncIOScheduler shuts down on the next loop iteration
+
+    async def run_once(self) -> SweepReport:
+        """Sweep until no full batch is left; never raises (failures are logged)."""
+        total = SweepReport()
+        async with self._running:
+            try:
+                while True:
+                    report = await sweep(self.services, self.owner, self.lease, self.batch)
+                    total = _add(total, report)
+                    if report.claimed < self.batch:
+                        break
+            except Exception:
+                log.exception("overdue sweep failed; it runs again in %ss", self.seconds)
+            acted = total.claimed - total.count(Outcome.SKIPPED) - total.count(Outcome.WAITED)
+            if acted > 0:
+                log.info("overdue sweep: %s", _describe(total))
+                await self._after()
+        return total
+
+    async def _after(self) -> None:
+        if self.after is None:
+            return
+        try:
+            result = self.after()
+            if inspect.isawaitable(result):
+                await result
+        except Exception:
+            log.exception("after the overdue sweep: delivery failed")
+
+
+def _add(one: SweepReport, other: SweepReport) -> SweepReport:
+    outcomes = dict(one.outcomes)
+    for outcome, count in other.outcomes.items():
+        outcomes[outcome] = outcomes.get(outcome, 0) + count
+    return SweepReport(one.claimed + other.claimed, outcomes)
+
+
+def _describe(report: SweepReport) -> str:
+    parts = [f"{count} {outcome.value}" for outcome, count in sorted(report.outcomes.items())]
+    return f"{report.claimed} claimed: {', '.join(parts)}"
+
+
+def start_sweeping(
+    services: Services, seconds: float, after: Callable[[], object] | None = None
+) -> SweepScheduler:
+    """The sweep of `approvals serve`: started now; `await stop()` it on the way out."""
+    sweeps = SweepScheduler(services, seconds, after=after)
+    sweeps.start()
+    return sweeps

@@ -1,0 +1,287 @@
+"""What Teams activities do: messages are commands, card actions are decisions.
+
+An `adaptiveCard/action` invoke is answered with the updated card (HTTP 200), errors shown on
+the card itself; the other copies of the card are updated through the outbox. A message is
+acknowledged at once and answered in a kept background task, like every chat platform here.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+import cards.teams as teams_cards
+from bot.card_views import build_card_view
+from bot.chat_commands import (
+    HELP,
+    ChatCommand,
+    UsageError,
+    parse_approvals_command,
+    parse_exception_command,
+)
+from bot.conversation import run_command
+from bot.replies import error_text
+from bot.tasks import BackgroundTasks
+from bot.teams.connector import BotConnector
+from bot.teams.messenger import ADAPTIVE_CARD, card_activity
+from bot.validation import parse_request
+from cards import actions
+from cards.view import CardView
+from handlers.commands import Decide, FileException
+from handlers.context import Actor, Services
+from handlers.deciding import decide
+from handlers.errors import DomainError, InvalidRequest
+from handlers.filing import file_exception
+from handlers.queries import case_details, may_view
+from policy.evaluate import request_problems
+from policy.model import Person
+from storage import conversations
+from storage.conversations import ConversationRef
+from storage.records import Action, parse_case_ref
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "teams"
+INVOKE_CARD_ACTION = "adaptiveCard/action"
+UNKNOWN_USER = (
+    "Sorry, I don't know who you are: your Teams account is not in the approvals policy. "
+    "Ask an approvals admin to add you."
+)
+TEAMS_HELP = (
+    "Message me: `file` (a filing card), `status EXC-000123`, `list`, `approvals`, "
+    "`withdraw EXC-000123 [reason]`, `help`.\n\nThe same commands as in Slack and the "
+    f"console also work:\n\n{HELP}"
+)
+_MENTION = re.compile(r"<at>.*?</at>", re.IGNORECASE | re.DOTALL)
+_VERB_ACTIONS = {
+    actions.APPROVE: Action.APPROVE,
+    actions.REJECT: Action.REJECT,
+    actions.REQUEST_INFO: Action.REQUEST_INFO,
+}
+_APPROVALS_WORDS = {"approvals", "approve", "reject", "info", "revoke", "away", "back", "reassign"}
+
+
+@dataclass(frozen=True, slots=True)
+class InvokeResponse:
+    status: int
+    body: dict[str, Any]
+
+
+def card_response(card: dict[str, Any]) -> InvokeResponse:
+    return InvokeResponse(200, {"statusCode": 200, "type": ADAPTIVE_CARD, "value": card})
+
+
+def parse_text(text: str) -> ChatCommand | None:
+    """A Teams message as a command; None for `file` (answered with the filing card)."""
+    words = text.split()
+    if not words:
+        return parse_exception_command("help")
+    first = words[0].lower()
+    if first in ("file", "new") and len(words) == 1:
+        return None
+    if first in _APPROVALS_WORDS:
+        rest = text.split(maxsplit=1)[1] if first == "approvals" and len(words) > 1 else ""
+        return parse_approvals_command(rest if first == "approvals" else text)
+    return parse_exception_command(text)
+
+
+class TeamsActivities:
+    def __init__(
+        self,
+        services: Services,
+        connector: BotConnector,
+        tasks: BackgroundTasks,
+        wake_delivery: Callable[[], None],
+    ) -> None:
+        self.svc = services
+        self.connector = connector
+        self.tasks = tasks
+        self.wake_delivery = wake_delivery
+
+    # --- who is this -----------------------------------------------------------------
+
+    def person_of(self, activity: Mapping[str, Any]) -> Person | None:
+        sender = activity.get("from") or {}
+        policy = self.svc.policy
+        for key in (sender.get("id"), sender.get("aadObjectId")):
+            if key and (person := policy.by_teams_id(str(key))) is not None:
+                return person
+        return None
+
+    async def _remember(self, activity: Mapping[str, Any], person: Person | None) -> None:
+        """Keep the 1:1 conversation reference, so the bot can message this person later."""
+        conversation = activity.get("conversation") or {}
+        sender = activity.get("from") or {}
+        if conversation.get("conversationType", "personal") != "personal" or not sender.get("id"):
+            return
+        channel_data = activity.get("channelData") or {}
+        tenant = (channel_data.get("tenant") or {}).get("id") or conversation.get("tenantId")
+        ref = ConversationRef(
+            user_id=str(sender["id"]),
+            person=person.id if person else None,
+            service_url=str(activity["serviceUrl"]),
+            conversation_id=str(conversation["id"]),
+            tenant_id=str(tenant) if tenant else None,
+        )
+        async with self.svc.db.transaction() as conn:
+            await conversations.remember(conn, ref, self.svc.clock.now())
+
+    # --- dispatch --------------------------------------------------------------------
+
+    async def handle(self, activity: Mapping[str, Any]) -> InvokeResponse | None:
+        """The reply for an invoke; None for activities answered with a plain 200."""
+        person = self.person_of(activity)
+        kind = activity.get("type")
+        if kind in ("message", "conversationUpdate", "installationUpdate", "invoke"):
+            await self._remember(activity, person)
+        if kind == "invoke":
+            if activity.get("name") != INVOKE_CARD_ACTION:
+                return InvokeResponse(200, {"statusCode": 200})
+            return await self._card_action(activity, person)
+        if kind == "message":
+            self.tasks.spawn(self._message(activity, person), "teams-message")
+        return None
+
+    # --- messages --------------------------------------------------------------------
+
+    async def _reply(self, activity: Mapping[str, Any], reply: dict[str, Any]) -> None:
+        conversation = str((activity.get("conversation") or {}).get("id"))
+        await self.connector.send(str(activity["serviceUrl"]), conversation, reply)
+
+    async def _message(self, activity: Mapping[str, Any], person: Person | None) -> None:
+        if person is None:
+            await self._reply(activity, {"type": "message", "text": UNKNOWN_USER})
+            return
+        text = _MENTION.sub("", str(activity.get("text") or "")).strip()
+        try:
+            command = parse_text(text)
+        except UsageError as error:
+            await self._reply(activity, {"type": "message", "text": str(error)})
+            return
+        if command is None:
+            filing = teams_cards.filing_card(taxonomy=self._taxonomy())
+            await self._reply(activity, _attachment(filing))
+            return
+        reply = await run_command(self.svc, Actor(person.id, PLATFORM), command)
+        self.wake_delivery()
+        answer = TEAMS_HELP if reply.text == HELP else reply.text
+        await self._reply(activity, {"type": "message", "text": answer})
+        for card in reply.cards:
+            await self._reply(activity, card_activity(card, str(activity["from"]["id"])))
+
+    def _taxonomy(self) -> list[tuple[str, str]]:
+        return [(t.code, t.title) for t in self.svc.policy.taxonomy.values()]
+
+    # --- card actions ----------------------------------------------------------------
+
+    async def _card_action(
+        self, activity: Mapping[str, Any], person: Person | None
+    ) -> InvokeResponse:
+        if person is None:
+            return card_response(teams_cards.text_card(UNKNOWN_USER))
+        action = (activity.get("value") or {}).get("action") or {}
+        data: dict[str, Any] = action["data"] if isinstance(action.get("data"), dict) else {}
+        verb = str(action.get("verb") or data.get("action") or "")
+        if verb == teams_cards.FILE_VERB:
+            return await self._file(person, data)
+        case_id = _int(data.get("case")) or parse_case_ref(str(data.get("case_ref") or ""))
+        if case_id is None:
+            log.warning("dropped a Teams card action without a case: %r", verb)
+            return card_response(teams_cards.text_card("That card action is not known."))
+        if verb == teams_cards.REFRESH_VERB:
+            return await self._current_card(person, case_id, activity)
+        decided = _VERB_ACTIONS.get(verb)
+        if decided is None:
+            log.warning("dropped an unknown Teams card action %r", verb)
+            return card_response(teams_cards.text_card("That card action is not known."))
+        typed = str(data.get(teams_cards.RATIONALE_INPUT) or "")
+        command = Decide(case_id, decided, typed.strip() or None, _int(data.get("step")))
+        try:
+            await self._decide(person, command)
+        except DomainError as error:
+            return await self._current_card(
+                person, case_id, activity, error=error.message, typed=typed
+            )
+        except Exception as error:
+            return await self._current_card(
+                person, case_id, activity, error=error_text(error), typed=typed
+            )
+        return await self._current_card(person, case_id, activity)
+
+    async def _decide(self, person: Person, command: Decide) -> None:
+        await decide(self.svc, Actor(person.id, PLATFORM), command)
+        self.wake_delivery()
+
+    async def _current_card(
+        self,
+        person: Person,
+        case_id: int,
+        activity: Mapping[str, Any],
+        *,
+        error: str | None = None,
+        typed: str = "",
+    ) -> InvokeResponse:
+        """The card as `person` should see it now; an error shows by the rationale box."""
+        try:
+            details = await case_details(self.svc, case_id)
+        except DomainError as missing:
+            return card_response(teams_cards.text_card(missing.message))
+        if not may_view(self.svc.policy, person.id, details):
+            return card_response(
+                teams_cards.text_card(error or "That case is not one you can see.")
+            )
+        view = build_card_view(self.svc.policy, details, person.id)
+        refresh = [str(activity["from"]["id"])] if view.buttons else []
+        if error is not None:
+            card = teams_cards.error_card(view, error, rationale=typed, refresh_user_ids=refresh)
+        else:
+            card = teams_cards.approval_card(view, refresh_user_ids=refresh)
+        return card_response(card)
+
+    async def _file(self, person: Person, data: Mapping[str, Any]) -> InvokeResponse:
+        taxonomy = self._taxonomy()
+        typed = {k: str(v) for k, v in data.items() if isinstance(v, str | int | float)}
+        try:
+            fields = teams_cards.filing_values(data)
+            request = parse_request({**fields, "requester": person.id})
+            problems = request_problems(request, self.svc.policy)
+            if problems:
+                raise InvalidRequest(problems)
+        except InvalidRequest as invalid:
+            errors = dict(invalid.problems)
+            card = teams_cards.filing_card(taxonomy=taxonomy, values=typed, errors=errors)
+            return card_response(card)
+        except ValueError as error:
+            card = teams_cards.filing_card(
+                taxonomy=taxonomy, values=typed, errors={"details": str(error)}
+            )
+            return card_response(card)
+        actor = Actor(person.id, PLATFORM)
+        try:
+            result = await file_exception(self.svc, actor, FileException(request))
+        except DomainError as error:
+            return card_response(teams_cards.text_card(error.message))
+        self.wake_delivery()
+        details = await case_details(self.svc, result.case.id)
+        view = _with_notice(
+            build_card_view(self.svc.policy, details, person.id), f"Filed {result.case.ref}."
+        )
+        return card_response(teams_cards.approval_card(view))
+
+
+def _attachment(card: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "message", "attachments": [{"contentType": ADAPTIVE_CARD, "content": card}]}
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _with_notice(view: CardView, notice: str) -> CardView:
+    return replace(view, notice=notice)

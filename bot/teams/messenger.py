@@ -1,0 +1,88 @@
+"""The messaging port on Teams: cards and notes in each person's 1:1 chat with the bot."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.messaging import DeliveryError, PostedCard, Unreachable
+from bot.teams.connector import BotConnector
+from cards.teams import approval_card, fallback_text
+from cards.view import CardView
+from handlers.clock import Clock
+from policy.model import Person
+from storage import conversations
+from storage.conversations import ConversationRef
+from storage.database import Database
+
+PLATFORM = "teams"
+ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
+
+
+def card_activity(view: CardView, refresh_for: str | None) -> dict[str, Any]:
+    """A message carrying the card; cards with buttons refresh themselves for `refresh_for`."""
+    refresh = [refresh_for] if refresh_for and view.buttons else []
+    return {
+        "type": "message",
+        "summary": fallback_text(view),
+        "attachments": [
+            {"contentType": ADAPTIVE_CARD, "content": approval_card(view, refresh_user_ids=refresh)}
+        ],
+    }
+
+
+class TeamsMessenger:
+    platform = PLATFORM
+
+    def __init__(self, connector: BotConnector, db: Database, clock: Clock, app_id: str) -> None:
+        self.connector = connector
+        self.db = db
+        self.clock = clock
+        self.bot_id = f"28:{app_id}"
+
+    def reaches(self, person: Person) -> bool:
+        return person.teams is not None or person.aad is not None
+
+    async def _chat(self, person: Person) -> ConversationRef:
+        """The person's 1:1 chat, opened by the bot if they never wrote to it."""
+        async with self.db.reading() as conn:
+            known = await conversations.for_person(conn, person.id)
+            anchor = known or await conversations.newest(conn)
+        if known is not None:
+            return known
+        user_id = person.teams or person.aad
+        if anchor is None or user_id is None:
+            # Nobody in this organisation has reached the bot yet: no service URL to use.
+            raise Unreachable(person.id)
+        conversation = await self.connector.open_personal_chat(
+            anchor.service_url, anchor.tenant_id, self.bot_id, user_id
+        )
+        ref = ConversationRef(
+            user_id, person.id, anchor.service_url, conversation, anchor.tenant_id
+        )
+        async with self.db.transaction() as conn:
+            await conversations.remember(conn, ref, self.clock.now())
+        return ref
+
+    async def post_card(self, person: Person, view: CardView) -> PostedCard:
+        chat = await self._chat(person)
+        activity_id = await self.connector.send(
+            chat.service_url, chat.conversation_id, card_activity(view, chat.user_id)
+        )
+        return PostedCard(channel=chat.conversation_id, message_id=activity_id)
+
+    async def update_card(self, person: Person, where: PostedCard, view: CardView) -> None:
+        chat = await self._chat(person)
+        try:
+            await self.connector.update(
+                chat.service_url, where.channel, where.message_id, card_activity(view, chat.user_id)
+            )
+        except DeliveryError as error:
+            if error.status == 404:
+                return  # the card was deleted in Teams; nothing is left to update
+            raise
+
+    async def notify(self, person: Person, text: str) -> None:
+        chat = await self._chat(person)
+        await self.connector.send(
+            chat.service_url, chat.conversation_id, {"type": "message", "text": text}
+        )

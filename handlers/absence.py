@@ -1,0 +1,339 @@
+"""Delegation while away, and handing a step to someone else.
+
+`/approvals away until DATE [delegate PERSON]` marks the actor away through the end of DATE
+(in the policy calendar's time zone, else UTC). Meanwhile new steps that would go to them go
+to the delegate (named, else the policy's `delegate:`; see `policy.routing`), and each open
+step waiting for them is handed over at once, with a note. Segregation of duties holds: a
+delegate who filed the case, decided another step of it or is already on the step is passed
+over for the tier's backup, then the away person's managers; when nobody may take a step,
+it stays with them and the reply says so. `/approvals back` ends the absence early; steps
+handed over stay where they went.
+
+`/approvals reassign CASE PERSON reason` hands the actor's own open step to someone else.
+
+Bad input changes nothing: the command is refused with a message saying what to fix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from handlers.commands import ComeBack, GoAway, Reassign
+from handlers.context import Actor, Services
+from handlers.errors import Conflict, InvalidRequest, NotAllowed, NotFound
+from handlers.people import name_of
+from handlers.progress import deciders
+from policy.model import Person, Policy
+from policy.routing import manager_chain, stand_in
+from storage import absences, audit, cases, outbox
+from storage.audit import AuditEvent
+from storage.outbox import MessageKind, OutgoingMessage
+from storage.records import CaseRecord, DecisionRecord, StepRecord, StepStatus, case_ref
+
+MAX_AWAY = timedelta(days=366)
+MAX_REASON = 3000
+
+
+@dataclass(frozen=True, slots=True)
+class AbsenceResult:
+    message: str
+    handed_over: tuple[str, ...] = ()  # case refs
+    kept: tuple[str, ...] = ()  # case refs nobody else may take
+
+
+@dataclass(frozen=True, slots=True)
+class ReassignResult:
+    case: CaseRecord
+    message: str
+
+
+def _person(svc: Services, actor: Actor) -> Person:
+    person = svc.policy.person(actor.id) if actor.is_person else None
+    if person is None:
+        raise NotAllowed("Only people in the policy can be away or hand on approvals.")
+    return person
+
+
+def _find(policy: Policy, who: str, role: str) -> Person:
+    person = policy.find_person(who.strip().removeprefix("@"))
+    if person is None:
+        raise NotFound(
+            f"There is nobody called {who!r} in the policy to be your {role}: "
+            "name a person by id or email."
+        )
+    return person
+
+
+def _zone_name(policy: Policy) -> str:
+    return policy.calendar.timezone if policy.calendar is not None else "UTC"
+
+
+def back_at(policy: Policy, until: date) -> datetime:
+    """The first moment after the last day away: midnight after `until`, local time."""
+    zone = policy.calendar.zone if policy.calendar is not None else UTC
+    return datetime.combine(until + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
+
+
+async def go_away(svc: Services, actor: Actor, cmd: GoAway) -> AbsenceResult:
+    policy, now = svc.policy, svc.clock.now()
+    me = _person(svc, actor)
+    zone = policy.calendar.zone if policy.calendar is not None else UTC
+    today = now.astimezone(zone).date()
+    if cmd.until < today:
+        raise InvalidRequest(
+            [("until", f"{cmd.until.isoformat()} is in the past; give your last day away")]
+        )
+    until = back_at(policy, cmd.until)
+    if until - now > MAX_AWAY:
+        raise InvalidRequest([("until", f"{cmd.until.isoformat()} is more than a year ahead")])
+    if cmd.delegate is not None:
+        delegate = _find(policy, cmd.delegate, "delegate")
+    elif me.delegate is not None and policy.person(me.delegate) is not None:
+        delegate = policy.people[me.delegate]
+    else:
+        raise InvalidRequest(
+            [
+                (
+                    "delegate",
+                    "name who takes your approvals: /approvals away until DATE delegate @who",
+                )
+            ]
+        )
+    if delegate.id == me.id:
+        raise InvalidRequest([("delegate", "you cannot be your own delegate")])
+    async with svc.db.transaction() as conn:
+        theirs = await absences.active_absence(conn, delegate.id, now)
+        if theirs is not None:
+            raise Conflict(
+                f"{delegate.name} is away too (back {_day(policy, theirs.until)}); "
+                "choose someone else."
+            )
+        await absences.start_absence(
+            conn, person=me.id, until=until, delegate=delegate.id, set_by=actor.id, now=now
+        )
+        day = f"the end of {cmd.until.isoformat()} ({_zone_name(policy)})"
+        await audit.append(
+            conn,
+            [
+                AuditEvent(
+                    actor=actor.id,
+                    action="person.away",
+                    platform=actor.platform,
+                    policy_version=policy.version,
+                    data={"until": cmd.until.isoformat(), "delegate": delegate.id},
+                )
+            ],
+            now,
+        )
+        handed, kept = await _hand_over_all(svc, conn, actor, me, delegate, day, now)
+    message = f"You are away until {day}. New approvals for you go to {delegate.name}."
+    if handed:
+        message += " Handed over: " + ", ".join(f"{ref} (to {who})" for ref, who in handed) + "."
+    if kept:
+        message += f" Kept, as nobody else may decide them: {', '.join(kept)}."
+    return AbsenceResult(message, tuple(ref for ref, _ in handed), tuple(kept))
+
+
+def _day(policy: Policy, back: datetime) -> str:
+    zone = policy.calendar.zone if policy.calendar is not None else UTC
+    return back.astimezone(zone).date().isoformat()
+
+
+async def come_back(svc: Services, actor: Actor, cmd: ComeBack) -> AbsenceResult:
+    me, now = _person(svc, actor), svc.clock.now()
+    async with svc.db.transaction() as conn:
+        if not await absences.end_absence(conn, me.id, now):
+            return AbsenceResult("You were not marked away; nothing changed.")
+        await audit.append(
+            conn,
+            [AuditEvent(actor=actor.id, action="person.back", platform=actor.platform)],
+            now,
+        )
+    return AbsenceResult(
+        "Welcome back: new approvals come to you again. Steps handed over while you were "
+        "away stay with the people who have them."
+    )
+
+
+async def _hand_over_all(
+    svc: Services,
+    conn: AsyncConnection,
+    actor: Actor,
+    me: Person,
+    delegate: Person,
+    day: str,
+    now: datetime,
+) -> tuple[list[tuple[str, str]], list[str]]:
+    """Hand each open step waiting for `me` to a stand-in; (handed, kept) case refs."""
+    away = await absences.away_now(conn, now)
+    handed: list[tuple[str, str]] = []
+    kept: list[str] = []
+    for case_id, step_id in await cases.open_steps_for(conn, me.id):
+        case, step, votes = await _open_step(conn, case_id)
+        if case is None or step is None or step.id != step_id or me.id in _voted(votes, step):
+            continue
+        barred = _barred(case, step, votes)
+        target = next(
+            (p for p in _stand_ins(svc.policy, me.id, delegate.id, step, away) if p not in barred),
+            None,
+        )
+        if target is None:
+            kept.append(case.ref)
+            continue
+        reason = f"{me.name} is away until {day}"
+        await _hand_over(svc, conn, actor, case, step, me.id, target, reason, now)
+        handed.append((case.ref, name_of(svc.policy, target)))
+    return handed, kept
+
+
+def _stand_ins(
+    policy: Policy, person: str, delegate: str, step: StepRecord, away: dict[str, str]
+) -> Iterator[str]:
+    """Who may take `person`'s place on `step`, best first: delegate, backup, managers."""
+    tier = next((t for t in policy.tiers if t.id == step.tier), None)
+    backups = policy.expand(tier.backup) if tier is not None else ()
+    for candidate in (delegate, *(stand_in(policy, p, away) for p in backups)):
+        if candidate not in step.approvers and candidate not in away:
+            yield candidate
+    for manager in manager_chain(policy, person):
+        if manager not in step.approvers and manager not in away:
+            yield manager
+
+
+async def _open_step(
+    conn: AsyncConnection, case_id: int
+) -> tuple[CaseRecord | None, StepRecord | None, list[DecisionRecord]]:
+    case = await cases.get_case(conn, case_id)
+    if case is None:
+        return None, None, []
+    steps = await cases.steps_for_case(conn, case_id)
+    step = next((s for s in steps if s.status is StepStatus.OPEN), None)
+    return case, step, await cases.decisions_for_case(conn, case_id)
+
+
+def _voted(votes: list[DecisionRecord], step: StepRecord) -> frozenset[str]:
+    return frozenset(
+        p for v in votes if v.step_id == step.id for p in (v.person, v.on_behalf_of) if p
+    )
+
+
+def _barred(case: CaseRecord, step: StepRecord, votes: list[DecisionRecord]) -> frozenset[str]:
+    """Who may not take the step: the requester, and anyone who decided any step of it."""
+    return deciders(votes, exclude_step=step.id) | _voted(votes, step) | {case.requester}
+
+
+async def _hand_over(
+    svc: Services,
+    conn: AsyncConnection,
+    actor: Actor,
+    case: CaseRecord,
+    step: StepRecord,
+    from_person: str,
+    to_person: str,
+    reason: str,
+    now: datetime,
+) -> None:
+    policy = svc.policy
+    approvers = tuple(to_person if p == from_person else p for p in step.approvers)
+    if not await cases.update_step(conn, step):
+        raise Conflict(f"{case.ref} changed while you were acting; please try again.")
+    await cases.replace_assignments(conn, step, approvers)
+    what = f"{case.ref} ({case.title})"
+    handed = f"{name_of(policy, from_person)}'s {step.tier} step"
+    note = f"{what}: {handed} is now with {name_of(policy, to_person)}. {reason}."
+    await audit.append(
+        conn,
+        [
+            AuditEvent(
+                actor=actor.id,
+                action="step.reassigned",
+                case_ref=case.ref,
+                step_id=step.id,
+                rationale=reason,
+                policy_version=step.policy_version,
+                platform=actor.platform,
+                data={"tier": step.tier, "from": [from_person], "to": [to_person]},
+            )
+        ],
+        now,
+    )
+    messages = [
+        OutgoingMessage(MessageKind.POST_CARD, case_id=case.id, recipient=to_person),
+        OutgoingMessage(
+            MessageKind.NOTIFY,
+            case_id=case.id,
+            recipient=to_person,
+            text=f"{what} is yours to decide now, in place of {name_of(policy, from_person)} "
+            f"({step.tier}). {reason}.",
+        ),
+        OutgoingMessage(MessageKind.UPDATE_CARDS, case_id=case.id),
+    ]
+    if case.requester != actor.id:
+        messages.append(
+            OutgoingMessage(
+                MessageKind.NOTIFY, case_id=case.id, recipient=case.requester, text=note
+            )
+        )
+    await outbox.enqueue(conn, messages, now)
+
+
+async def reassign(svc: Services, actor: Actor, cmd: Reassign) -> ReassignResult:
+    policy, now = svc.policy, svc.clock.now()
+    me = _person(svc, actor)
+    reason = cmd.reason.strip()
+    if not reason:
+        raise InvalidRequest([("reason", "say why you hand the step on")])
+    if len(reason) > MAX_REASON:
+        raise InvalidRequest([("reason", f"is longer than {MAX_REASON} characters")])
+    target = _find(policy, cmd.to, "stand-in")
+    async with svc.db.transaction() as conn:
+        case, step, votes = await _open_step(conn, cmd.case_id)
+        if case is None:
+            raise NotFound(f"There is no exception {case_ref(cmd.case_id)}.")
+        if case.status.is_final or step is None:
+            raise Conflict(f"{case.ref} is {case.status.value}; there is no step to hand on.")
+        if me.id not in step.approvers:
+            raise NotAllowed(
+                f"{case.ref} is not waiting for you ({step.tier} is with "
+                f"{', '.join(name_of(policy, p) for p in step.approvers)}), so you cannot "
+                "hand it on."
+            )
+        _check_target(policy, case, step, votes, me, target)
+        theirs = await absences.active_absence(conn, target.id, now)
+        if theirs is not None:
+            stand = name_of(policy, theirs.delegate)
+            raise Conflict(
+                f"{target.name} is away (back {_day(policy, theirs.until)}); "
+                f"hand it to {stand}, who stands in for them, or to someone else."
+            )
+        await _hand_over(svc, conn, actor, case, step, me.id, target.id, reason, now)
+    return ReassignResult(case, f"{case.ref} ({step.tier}) is now with {target.name}.")
+
+
+def _check_target(
+    policy: Policy,
+    case: CaseRecord,
+    step: StepRecord,
+    votes: list[DecisionRecord],
+    me: Person,
+    target: Person,
+) -> None:
+    if me.id in _voted(votes, step):
+        raise NotAllowed(f"You already voted on this step of {case.ref}; it cannot be handed on.")
+    if target.id == me.id:
+        raise InvalidRequest([("person", "name someone else: the step is already yours")])
+    if target.id == case.requester:
+        raise NotAllowed(
+            f"{target.name} filed {case.ref}, so they cannot decide it (segregation of duties)."
+        )
+    if target.id in _barred(case, step, votes):
+        raise NotAllowed(
+            f"{target.name} already decided a step of {case.ref}, so they cannot decide this "
+            "one too (segregation of duties)."
+        )
+    if target.id in step.approvers:
+        raise Conflict(f"{target.name} is already an approver of this step of {case.ref}.")
