@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -23,6 +24,7 @@ from bot.chat_commands import (
     parse_exception_command,
 )
 from bot.conversation import run_command
+from bot.messaging import DeliveryError
 from bot.replies import error_text
 from bot.tasks import BackgroundTasks
 from bot.teams.connector import BotConnector
@@ -46,6 +48,7 @@ log = logging.getLogger(__name__)
 
 PLATFORM = "teams"
 INVOKE_CARD_ACTION = "adaptiveCard/action"
+EMAIL_CACHE_SECONDS = 3600.0
 UNKNOWN_USER = (
     "Sorry, I don't know who you are: your Teams account is not in the approvals policy. "
     "Ask an approvals admin to add you."
@@ -100,16 +103,39 @@ class TeamsActivities:
         self.connector = connector
         self.tasks = tasks
         self.wake_delivery = wake_delivery
+        self._emails: dict[str, tuple[float, str]] = {}  # Teams user id -> (when, email)
 
     # --- who is this -----------------------------------------------------------------
 
-    def person_of(self, activity: Mapping[str, Any]) -> Person | None:
+    async def person_of(self, activity: Mapping[str, Any]) -> Person | None:
+        """The policy person behind an activity: by `teams:` or `aad:`, else by the email
+        Teams reports for the member (cached); None when nobody matches (fail closed)."""
         sender = activity.get("from") or {}
         policy = self.svc.policy
         for key in (sender.get("id"), sender.get("aadObjectId")):
             if key and (person := policy.by_teams_id(str(key))) is not None:
                 return person
-        return None
+        email = await self._email_of(activity)
+        return policy.find_person(email) if email else None
+
+    async def _email_of(self, activity: Mapping[str, Any]) -> str:
+        user_id = str((activity.get("from") or {}).get("id") or "")
+        conversation = str((activity.get("conversation") or {}).get("id") or "")
+        if not user_id or not conversation:
+            return ""
+        cached = self._emails.get(user_id)
+        if cached is not None and time.monotonic() - cached[0] < EMAIL_CACHE_SECONDS:
+            return cached[1]
+        try:
+            member = await self.connector.member(
+                str(activity.get("serviceUrl")), conversation, user_id
+            )
+            email = str(member.get("email") or member.get("userPrincipalName") or "")
+        except DeliveryError as error:
+            log.info("no email from Teams for %s: %s", user_id, error)
+            email = ""
+        self._emails[user_id] = (time.monotonic(), email)
+        return email
 
     async def _remember(self, activity: Mapping[str, Any], person: Person | None) -> None:
         """Keep the 1:1 conversation reference, so the bot can message this person later."""
@@ -133,7 +159,7 @@ class TeamsActivities:
 
     async def handle(self, activity: Mapping[str, Any]) -> InvokeResponse | None:
         """The reply for an invoke; None for activities answered with a plain 200."""
-        person = self.person_of(activity)
+        person = await self.person_of(activity)
         kind = activity.get("type")
         if kind in ("message", "conversationUpdate", "installationUpdate", "invoke"):
             await self._remember(activity, person)

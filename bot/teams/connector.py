@@ -89,7 +89,9 @@ class BotConnector:
         self.session = session
         self.tokens = tokens
 
-    async def _call(self, method: str, url: str, body: dict[str, Any]) -> dict[str, Any]:
+    async def _call(
+        self, method: str, url: str, body: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         last = "no attempt"
         for attempt in range(MAX_ATTEMPTS):
             headers = {"Authorization": f"Bearer {await self.tokens.token()}"}
@@ -137,6 +139,13 @@ class BotConnector:
             f"/activities/{quote(activity_id, safe='')}"
         )
         await self._call("PUT", url, {**activity, "id": activity_id})
+
+    async def member(self, service_url: str, conversation_id: str, user_id: str) -> dict[str, Any]:
+        """What Teams reports about a member of a conversation (name, email, UPN)."""
+        url = (
+            f"{self._conversation(service_url, conversation_id)}/members/{quote(user_id, safe='')}"
+        )
+        return await self._call("GET", url)
 
     async def open_personal_chat(
         self, service_url: str, tenant_id: str | None, bot_id: str, user_id: str

@@ -126,6 +126,7 @@ class FakeConnector(FakeServer):
         self.calls: list[Call] = []
         self._conversations: dict[str, Conversation] = {}
         self._faults = FaultQueue()
+        self._profiles: dict[str, dict[str, Any]] = {}
         self._ids = itertools.count(1767765488000)
 
     @property
@@ -143,6 +144,15 @@ class FakeConnector(FakeServer):
         )
         conversation.members.extend(m for m in members if m not in conversation.members)
         return conversation
+
+    def add_profile(self, user_id: str, *, email: str, name: str = "") -> None:
+        """What the roster (GET .../members/{user}) reports about a user."""
+        self._profiles[user_id] = {
+            "id": user_id,
+            "name": name,
+            "email": email,
+            "userPrincipalName": email,
+        }
 
     def conversation(self, conversation_id: str) -> Conversation | None:
         return self._conversations.get(conversation_id)
@@ -192,6 +202,17 @@ class FakeConnector(FakeServer):
         app.router.add_post(base + "/{conversation}/activities/{activity}", self._reply)
         app.router.add_put(base + "/{conversation}/activities/{activity}", self._update)
         app.router.add_delete(base + "/{conversation}/activities/{activity}", self._delete)
+        app.router.add_get(base + "/{conversation}/members/{member}", self._member)
+
+    async def _member(self, request: web.Request) -> web.Response:
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or token.strip() not in self.accepted_tokens:
+            return web.json_response(UNAUTHORIZED, status=401)
+        profile = self._profiles.get(request.match_info["member"])
+        if profile is None:
+            return _error(404, "MemberNotFoundInConversation", "member not found")
+        return web.json_response(profile)
 
     async def _create_conversation(self, request: web.Request) -> web.Response:
         return await self._handle(request, self._do_create)

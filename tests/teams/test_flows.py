@@ -253,3 +253,18 @@ async def test_the_connector_answering_429_and_502_is_retried(teams: TeamsHarnes
     [card] = await teams.cards_for("dana")  # delivered once, after the retries
     assert ref in json.dumps(card)
     assert teams.token.token_requests == 1  # msal cached the token across every call
+
+
+async def test_a_teams_user_is_found_by_the_email_teams_reports(teams: TeamsHarness) -> None:
+    # Lee has no Teams id in the policy, only an email; Teams' roster reports it.
+    lee = TeamsUser.make("Lee Park", "lee@acme.example")
+    teams.connector.add_profile(lee.id, email="lee@acme.example", name="Lee Park")
+    ref = await teams.file()
+    await teams.settle()
+    data = _buttons((await teams.cards_for("dana"))[0])[actions.APPROVE]
+
+    answered = await _press(teams, lee, actions.APPROVE, data)
+
+    assert _buttons(answered) == {}
+    details = await teams.details(ref)
+    assert [(d.person, d.platform) for d in details.decisions] == [("lee", "teams")]
