@@ -15,6 +15,11 @@ class Actor:
 
     id: str  # a person id, or "system:<name>"
     platform: str  # console | slack | teams | api | system
+    platform_user: str | None = None  # the platform's own id (Slack U..., Teams 29:...)
+
+    def trace(self) -> dict[str, str]:
+        """Audit data naming the platform account that acted, when there is one."""
+        return {"platform_user": self.platform_user} if self.platform_user else {}
 
     @property
     def is_person(self) -> bool:

@@ -117,7 +117,11 @@ async def _decide_once(
                         rationale=rationale,
                         policy_version=case.policy_version,
                         platform=actor.platform,
-                        data={"attempted": cmd.action.value, "reason": refusal},
+                        data={
+                            "attempted": cmd.action.value,
+                            "reason": refusal,
+                            **actor.trace(),
+                        },
                     )
                 ],
                 now,
@@ -155,6 +159,7 @@ async def _decide_once(
                     "on_behalf_of": permission.on_behalf_of,
                     # A manager stepping in on an escalated step, rather than a delegate.
                     **({"as_manager": True} if permission.rationale_required else {}),
+                    **actor.trace(),
                 },
             )
             advance = await advance_after_vote(

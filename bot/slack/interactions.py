@@ -191,7 +191,7 @@ class SlackInteractions:
 
     async def _decide(self, person: Person, command: Decide, where: Where) -> None:
         try:
-            result = await decide(self.svc, Actor(person.id, PLATFORM), command)
+            result = await decide(self.svc, Actor(person.id, PLATFORM, where.user), command)
         except Conflict as conflict:
             # The press was made on an out-of-date card: say why, and refresh the cards.
             await refresh_cards(self.svc, command.case_id)
@@ -233,7 +233,8 @@ class SlackInteractions:
         except UsageError as error:
             await respond(text=str(error), response_type="ephemeral")
             return
-        reply = await run_command(self.svc, Actor(person.id, PLATFORM), command)
+        actor = Actor(person.id, PLATFORM, str(body.get("user_id") or "") or None)
+        reply = await run_command(self.svc, actor, command)
         self.deps.wake_delivery()
         if len(reply.cards) > 1:
             listing = blocks.case_list_message(
@@ -286,7 +287,7 @@ class SlackInteractions:
         where = Where(str((body.get("user") or {}).get("id")))
         try:
             result = await file_exception(
-                self.svc, Actor(person.id, PLATFORM), FileException(request)
+                self.svc, Actor(person.id, PLATFORM, where.user), FileException(request)
             )
         except Exception as error:
             await self.tell(where, error_text(error))

@@ -191,7 +191,8 @@ class TeamsActivities:
             filing = teams_cards.filing_card(taxonomy=self._taxonomy())
             await self._reply(activity, _attachment(filing))
             return
-        reply = await run_command(self.svc, Actor(person.id, PLATFORM), command)
+        actor = Actor(person.id, PLATFORM, str(activity["from"]["id"]))
+        reply = await run_command(self.svc, actor, command)
         self.wake_delivery()
         answer = TEAMS_HELP if reply.text == HELP else reply.text
         await self._reply(activity, {"type": "message", "text": answer})
@@ -226,7 +227,7 @@ class TeamsActivities:
         typed = str(data.get(teams_cards.RATIONALE_INPUT) or "")
         command = Decide(case_id, decided, typed.strip() or None, _int(data.get("step")))
         try:
-            await self._decide(person, command)
+            await self._decide(person, command, str((activity.get("from") or {}).get("id")))
         except DomainError as error:
             return await self._current_card(
                 person, case_id, activity, error=error.message, typed=typed
@@ -237,8 +238,8 @@ class TeamsActivities:
             )
         return await self._current_card(person, case_id, activity)
 
-    async def _decide(self, person: Person, command: Decide) -> None:
-        await decide(self.svc, Actor(person.id, PLATFORM), command)
+    async def _decide(self, person: Person, command: Decide, teams_user: str) -> None:
+        await decide(self.svc, Actor(person.id, PLATFORM, teams_user), command)
         self.wake_delivery()
 
     async def _current_card(

@@ -73,6 +73,8 @@ async def test_file_card_click_modal_decision_update_and_requester_dm(slack: Sla
     assert [(d.person, d.rationale, d.platform) for d in details.decisions] == [
         ("lee", "Needed for the new hires", "slack")
     ]
+    vote = next(e for e in details.history if e.action == "decision.approved")
+    assert (vote.actor, vote.platform, vote.data["platform_user"]) == ("lee", "slack", "U0LEE")
     # Every card of the case is edited in place; the other approver's loses its buttons.
     dana_card = slack.card_of("U0DANA")
     assert dana_card.updates >= 1

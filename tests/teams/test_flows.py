@@ -99,6 +99,8 @@ async def test_file_card_execute_decision_update_and_requester_dm(teams: TeamsHa
     details = await teams.details(ref)
     assert [s.status for s in details.steps] == [StepStatus.APPROVED, StepStatus.OPEN]
     assert (details.decisions[0].person, details.decisions[0].platform) == ("dana", "teams")
+    vote = next(e for e in details.history if e.action == "decision.approved")
+    assert vote.data["platform_user"] == DANA.id
     [maria_card] = await teams.cards_for("maria")
     await _press(teams, MARIA, actions.APPROVE, _buttons(maria_card)[actions.APPROVE], "ok")
     await teams.settle()
