@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from cards.filing_text import detail_value
 from policy.model import Policy
 from storage.records import Action, parse_case_ref
 
@@ -166,19 +167,6 @@ def _rest(words: list[str]) -> str | None:
     return " ".join(words).strip() or None
 
 
-def _scalar(text: str) -> Any:
-    """Values typed in chat: true/false, numbers, else the text itself."""
-    lowered = text.lower()
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    for convert in (int, float):
-        try:
-            return convert(text)
-        except ValueError:
-            continue
-    return text
-
-
 def _new_exception(rest: str) -> NewException:
     if rest.lstrip().startswith("{"):
         try:
@@ -207,7 +195,7 @@ def _new_exception(rest: str) -> NewException:
         target[leaf] = (
             value
             if key in ("currency", "title") or key.startswith("references.")
-            else _scalar(value)
+            else detail_value(value)
         )
     if title and "title" not in fields:
         fields["title"] = " ".join(title)

@@ -6,12 +6,11 @@ Import these from cards.slack, which re-exports them.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from cards import actions
-from cards.limits import truncate
+from cards.filing_text import parse_detail_lines
 from cards.slack_blocks import (
     ITEM_TEXT,
     OPTION_GROUP_LABEL,
@@ -313,37 +312,14 @@ def _typed(element: Any) -> str | None:
     return value.strip() or None
 
 
-def _scalar(text: str) -> Any:
-    """A details value: true/false, a finite number, else the text (as `/exception new` does)."""
-    lowered = text.lower()
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    for convert in (int, float):
-        try:
-            number = convert(text)
-        except ValueError:
-            continue
-        if math.isfinite(number):
-            return number
-    return text
-
-
 def _details(text: str) -> dict[str, Any]:
-    block = FILING_BLOCKS["details"]
-    details: dict[str, Any] = {}
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if not line:
-            continue
-        key, sep, value = line.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            shown = truncate(line, 60)
-            raise FilingInputError(block, f"Line {number} ({shown}) is not key=value.")
-        if key in details:
-            raise FilingInputError(block, f"Line {number}: {truncate(key, 60)} is given twice.")
-        details[key] = _scalar(value.strip())
-    return details
+    try:
+        return parse_detail_lines(text)
+    except ValueError as error:
+        message = str(error)
+        raise FilingInputError(
+            FILING_BLOCKS["details"], message[:1].upper() + message[1:]
+        ) from None
 
 
 def filing_values(state_values: Mapping[str, Any]) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from cards.filing_text import parse_detail_lines
 from cards.limits import truncate
 from cards.teams_elements import (
     CARD_BUDGET,
@@ -250,39 +251,11 @@ def _typed(field: _Field, value: object) -> str | int | float | None:
     raise FilingInputError(input_id, f"{_LABELS[input_id]}: expected text.")
 
 
-def _scalar(text: str) -> Any:
-    """A details value: true/false, a finite number, else the text."""
-    lowered = text.lower()
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    for convert in (int, float):
-        try:
-            number = convert(text)
-        except ValueError:
-            continue
-        if math.isfinite(number):
-            return number
-    return text
-
-
 def _details(text: str) -> dict[str, Any]:
-    input_id = FILING_INPUTS["details"]
-    details: dict[str, Any] = {}
-    for number, raw in enumerate(text.splitlines(), start=1):
-        entry = raw.strip()
-        if not entry:
-            continue
-        key, sep, value = entry.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            shown = truncate(entry, 60)
-            raise FilingInputError(input_id, f"Details line {number} ({shown}) is not key=value.")
-        if key in details:
-            raise FilingInputError(
-                input_id, f"Details line {number}: {truncate(key, 60)} is given twice."
-            )
-        details[key] = _scalar(value.strip())
-    return details
+    try:
+        return parse_detail_lines(text)
+    except ValueError as error:
+        raise FilingInputError(FILING_INPUTS["details"], f"Details {error}") from None
 
 
 def filing_values(data: Mapping[str, Any]) -> dict[str, Any]:
