@@ -38,3 +38,12 @@ def parse_detail_lines(text: str) -> dict[str, Any]:
             raise ValueError(f"line {number}: {truncate(key, 60)} is given twice.")
         details[key] = detail_value(value.strip())
     return details
+
+
+def put(request: dict[str, Any], path: str, value: Any) -> None:
+    """Set a dotted field path ("supplier.risk_score") in a nested request dict."""
+    target = request
+    *parents, leaf = path.split(".")
+    for parent in parents:
+        target = target.setdefault(parent, {})
+    target[leaf] = value

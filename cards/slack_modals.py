@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from cards import actions
-from cards.filing_text import parse_detail_lines
+from cards.filing_text import parse_detail_lines, put
 from cards.slack_blocks import (
     ITEM_TEXT,
     OPTION_GROUP_LABEL,
@@ -347,11 +347,7 @@ def filing_values(state_values: Mapping[str, Any]) -> dict[str, Any]:
             value = _details(text)
         if value is None or value == {}:
             continue
-        target = raw
-        *parents, leaf = path.split(".")
-        for parent in parents:
-            target = target.setdefault(parent, {})
-        target[leaf] = value
+        put(raw, path, value)
     return raw
 
 

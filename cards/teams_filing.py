@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from cards.filing_text import parse_detail_lines
+from cards.filing_text import parse_detail_lines, put
 from cards.limits import truncate
 from cards.teams_elements import (
     CARD_BUDGET,
@@ -287,9 +287,5 @@ def filing_values(data: Mapping[str, Any]) -> dict[str, Any]:
             value = _details(str(typed))
         if value is None or value == {}:
             continue
-        target = raw
-        *parents, leaf = path.split(".")
-        for parent in parents:
-            target = target.setdefault(parent, {})
-        target[leaf] = value
+        put(raw, path, value)
     return raw
