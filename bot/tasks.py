@@ -14,6 +14,8 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
+CANCEL_GRACE_SECONDS = 2.0  # how long cancelled tasks get to unwind before shutdown goes on
+
 
 class BackgroundTasks:
     def __init__(self) -> None:
@@ -41,4 +43,6 @@ class BackgroundTasks:
         for task in pending:
             task.cancel()
         if pending:
-            await asyncio.wait(pending)
+            _, stuck = await asyncio.wait(pending, timeout=CANCEL_GRACE_SECONDS)
+            for task in stuck:
+                log.error("background task %s ignored cancellation at shutdown", task.get_name())
