@@ -32,7 +32,8 @@ INSERT_CASE = (
 )
 INSERT_STEP = (
     "INSERT INTO steps (case_id, position, tier, mode, required, status, opened_at, due_at,"
-    " closed_at, policy_version, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, 1)"
+    " closed_at, policy_version, version, next_action_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, 1, ?)"
 )
 INSERT_ASSIGNMENT = (
     "INSERT INTO assignments (step_id, person, case_id, ordinal) VALUES (?, ?, ?, ?)"
@@ -91,6 +92,9 @@ async def floor_file(
         assignments: list[tuple[int, str, int, int]] = []
         for step in tpl.steps:
             due_at = None if step.due_after is None else sql_time(now + step.due_after)
+            next_action = (
+                None if step.next_action_after is None else sql_time(now + step.next_action_after)
+            )
             cursor = await conn.execute(
                 INSERT_STEP,
                 (
@@ -103,6 +107,7 @@ async def floor_file(
                     None if due_at is None else at,
                     due_at,
                     tpl.policy_version,
+                    next_action,
                 ),
             )
             step_id = cursor.lastrowid

@@ -48,6 +48,7 @@ class StepTemplate:
     status: str
     due_after: timedelta | None  # None: the step is not open yet (no opened_at, no due_at)
     approvers: tuple[str, ...]
+    next_action_after: timedelta | None = None  # when the overdue sweep first looks at it
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,9 +107,19 @@ def _template(db: sqlite3.Connection, case_id: int) -> CaseTemplate:
         people.setdefault(step_id, []).append(person)
     steps: list[StepTemplate] = []
     position_of: dict[int, int] = {}
-    for step_id, position, tier, mode, required, status, opened_at, due_at in db.execute(
-        "SELECT id, position, tier, mode, required, status, opened_at, due_at FROM steps"
-        " WHERE case_id = ? ORDER BY position",
+    for (
+        step_id,
+        position,
+        tier,
+        mode,
+        required,
+        status,
+        opened_at,
+        due_at,
+        next_action,
+    ) in db.execute(
+        "SELECT id, position, tier, mode, required, status, opened_at, due_at, next_action_at"
+        " FROM steps WHERE case_id = ? ORDER BY position",
         (case_id,),
     ):
         position_of[step_id] = position
@@ -118,7 +129,12 @@ def _template(db: sqlite3.Connection, case_id: int) -> CaseTemplate:
                 raise SystemExit("a step opened at another time than its case: extend the floor")
             due_after = parse_sql_time(due_at) - parse_sql_time(opened_at)
         approvers = tuple(people.get(step_id, ()))
-        steps.append(StepTemplate(position, tier, mode, required, status, due_after, approvers))
+        next_after = None
+        if next_action is not None:
+            next_after = parse_sql_time(next_action) - parse_sql_time(row[8])
+        steps.append(
+            StepTemplate(position, tier, mode, required, status, due_after, approvers, next_after)
+        )
     events = [
         EventTemplate(
             actor,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from typing import Any
 
 from sqlalchemy import event
@@ -9,7 +11,25 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+WAL_SWITCH_ATTEMPTS = 100
+WAL_SWITCH_PAUSE_SECONDS = 0.05
 WRITE_OPTION = "approvals_write"  # execution option that marks a connection as a writer
+
+
+def _use_wal(cursor: Any) -> None:
+    """Switch the file to WAL. WAL is kept in the file, so this only works once per database;
+    but on a brand-new file the switch needs an exclusive lock, which SQLite does not wait for:
+    connections opening it together (replicas starting) retry for a moment."""
+    for _ in range(WAL_SWITCH_ATTEMPTS):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except Exception as error:
+            code = getattr(error, "sqlite_errorcode", None)
+            if code not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                raise
+            time.sleep(WAL_SWITCH_PAUSE_SECONDS)
+    cursor.execute("PRAGMA journal_mode=WAL")  # the last try: its error is the one to show
 
 
 def is_sqlite(url: str) -> bool:
@@ -36,8 +56,8 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         # Let SQLAlchemy, not the driver, decide when transactions begin.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        _use_wal(cursor)
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.close()

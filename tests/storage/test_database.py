@@ -7,6 +7,7 @@ import sqlite3
 import pytest
 from sqlalchemy import text
 
+from storage import db as db_module
 from storage.audit import CHAIN_LOCK
 from storage.database import Database
 
@@ -64,3 +65,34 @@ async def test_ping(db: Database) -> None:
     await db.ping()  # raises if the database is unreachable
     async with db.reading() as conn:
         assert await conn.scalar(text("SELECT 1")) == 1
+
+
+class _BusyOnce:
+    """A cursor whose first WAL switch finds the new file locked, as SQLite reports it."""
+
+    def __init__(self, code: int) -> None:
+        self.code = code
+        self.calls = 0
+
+    def execute(self, sql: str) -> None:
+        self.calls += 1
+        if self.calls == 1:
+            error = sqlite3.OperationalError("database is locked")
+            error.sqlite_errorcode = self.code
+            raise error
+
+
+def test_switching_a_new_file_to_wal_waits_out_a_concurrent_opener(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(db_module, "WAL_SWITCH_PAUSE_SECONDS", 0)
+    cursor = _BusyOnce(sqlite3.SQLITE_BUSY)
+    db_module._use_wal(cursor)
+    assert cursor.calls == 2
+
+
+def test_other_errors_switching_to_wal_are_not_retried() -> None:
+    cursor = _BusyOnce(sqlite3.SQLITE_CORRUPT)
+    with pytest.raises(sqlite3.OperationalError):
+        db_module._use_wal(cursor)
+    assert cursor.calls == 1
