@@ -181,7 +181,7 @@ class TeamsActivities:
         if person is None:
             await self._reply(activity, {"type": "message", "text": UNKNOWN_USER})
             return
-        text = _MENTION.sub("", str(activity.get("text") or "")).strip()
+        text = _MENTION.sub("", self._name_mentions(activity)).strip()
         try:
             command = parse_text(text)
         except UsageError as error:
@@ -198,6 +198,24 @@ class TeamsActivities:
         await self._reply(activity, {"type": "message", "text": answer})
         for card in reply.cards:
             await self._reply(activity, card_activity(card, str(activity["from"]["id"])))
+
+    def _name_mentions(self, activity: Mapping[str, Any]) -> str:
+        """The message text with each mention of a person replaced by their policy id (so
+        `reassign EXC-1 <at>Carol</at> reason` names carol); mentions of the bot are dropped
+        afterwards with the rest of the markup."""
+        text = str(activity.get("text") or "")
+        bot_id = str((activity.get("recipient") or {}).get("id") or "")
+        for entity in activity.get("entities") or []:
+            if not isinstance(entity, dict) or entity.get("type") != "mention":
+                continue
+            mentioned = entity.get("mentioned") or {}
+            markup = str(entity.get("text") or "")
+            if not markup or str(mentioned.get("id")) == bot_id:
+                continue
+            person = self.svc.policy.by_teams_id(str(mentioned.get("id") or ""))
+            name = person.id if person else str(mentioned.get("name") or "someone")
+            text = text.replace(markup, f" {name} ")
+        return text
 
     def _taxonomy(self) -> list[tuple[str, str]]:
         return [(t.code, t.title) for t in self.svc.policy.taxonomy.values()]

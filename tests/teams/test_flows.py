@@ -270,3 +270,26 @@ async def test_a_teams_user_is_found_by_the_email_teams_reports(teams: TeamsHarn
     assert _buttons(answered) == {}
     details = await teams.details(ref)
     assert [(d.person, d.platform) for d in details.decisions] == [("lee", "teams")]
+
+
+async def test_a_mention_in_a_command_names_the_person(teams: TeamsHarness) -> None:
+    ref = await teams.file()
+    await teams.settle()
+    # Dana hands her step to Maria by @mentioning her; the bot's own mention is ignored.
+    bot = {"id": teams.activities.bot_id, "name": "Approvals"}
+    text = f"<at>Approvals</at> reassign {ref} <at>Maria Finance</at> out this week"
+    activity = teams.activities.message(DANA, text)
+    activity["entities"] = [
+        {"type": "mention", "text": "<at>Approvals</at>", "mentioned": bot},
+        {
+            "type": "mention",
+            "text": "<at>Maria Finance</at>",
+            "mentioned": {"id": MARIA.id, "name": "Maria Finance"},
+        },
+    ]
+    assert (await teams.send(activity))[0] == 200
+    await teams.settle()
+
+    open_step = (await teams.details(ref)).open_step
+    assert open_step is not None
+    assert open_step.approvers == ("lee", "maria")  # dana's part went to maria
