@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
@@ -68,8 +69,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigurationError as error:
         print(error, file=sys.stderr)
         return 2
+    level = settings.APPROVALS_LOG_LEVEL.upper()
+    if args.command == "console" and "APPROVALS_LOG_LEVEL" not in os.environ:
+        level = "WARNING"  # the console is a chat: logs stay out of it unless asked for
     logging.basicConfig(
-        level=settings.APPROVALS_LOG_LEVEL.upper(),
+        level=level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
