@@ -293,3 +293,23 @@ async def test_a_mention_in_a_command_names_the_person(teams: TeamsHarness) -> N
     open_step = (await teams.details(ref)).open_step
     assert open_step is not None
     assert open_step.approvers == ("lee", "maria")  # dana's part went to maria
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"verb": "exc_self_destruct", "case": 1},
+        {"verb": actions.APPROVE},
+        {"verb": "", "case": "x"},
+    ],
+)
+async def test_unknown_or_malformed_card_actions_are_dropped(
+    teams: TeamsHarness, data: dict[str, Any]
+) -> None:
+    fields = {k: v for k, v in data.items() if k != "verb"}
+    activity = teams.activities.invoke(RITA, verb=str(data["verb"]), data=fields)
+    status, body = await teams.send(activity)
+    assert status == 200
+    assert "not known" in json.dumps(_card_of(body))
+    async with teams.services.db.reading() as conn:
+        assert (await audit.verify(conn)).count == 0  # nothing was recorded
