@@ -7,6 +7,27 @@ from typing import Any
 
 from cards.limits import truncate
 
+# The request fields a filing form offers, in the order it shows them (paths into
+# policy.request.ExceptionRequest). Slack's modal and Teams' card both follow this list.
+FILING_FIELDS = (
+    "code",
+    "title",
+    "amount",
+    "currency",
+    "supplier.name",
+    "supplier.id",
+    "supplier.risk_score",
+    "supplier.on_contract",
+    "category",
+    "cost_center",
+    "project_code",
+    "legal_entity",
+    "urgency",
+    "references.po",
+    "references.invoice",
+    "details",
+)
+
 
 def detail_value(text: str) -> Any:
     """A typed details value: true/false, a finite number, else the text itself."""

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from cards import actions
-from cards.filing_text import parse_detail_lines, put
+from cards.filing_text import FILING_FIELDS, parse_detail_lines, put
 from cards.slack_blocks import (
     ITEM_TEXT,
     OPTION_GROUP_LABEL,
@@ -39,27 +39,7 @@ FILING_ACTION = "value"  # the action_id of every input of the filing modal
 
 # ExceptionRequest field path -> block_id of its input in the filing modal. The block ids are the
 # paths themselves; the mapping is what adapters rely on, not that coincidence.
-FILING_BLOCKS: dict[str, str] = {
-    path: path
-    for path in (
-        "code",
-        "title",
-        "amount",
-        "currency",
-        "supplier.name",
-        "supplier.id",
-        "supplier.risk_score",
-        "supplier.on_contract",
-        "category",
-        "cost_center",
-        "project_code",
-        "legal_entity",
-        "urgency",
-        "references.po",
-        "references.invoice",
-        "details",
-    )
-}
+FILING_BLOCKS: dict[str, str] = {path: path for path in FILING_FIELDS}
 
 _URGENCIES = ("low", "normal", "high", "critical")
 _CONTRACT = {"yes": True, "no": False, "unknown": None}
