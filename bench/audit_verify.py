@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from bench._common import command, machine_lines
+from policy.lifecycle import AuditKind
 from storage import audit
 from storage.audit import GENESIS_HASH, AuditEvent, canonical_json, format_time
 from storage.database import Database
@@ -48,7 +49,7 @@ def case_events(case: int) -> list[AuditEvent]:
     return [
         AuditEvent(
             "system:intake:erp",
-            "case.filed",
+            AuditKind.CASE_FILED,
             ref,
             None,
             None,
@@ -58,7 +59,7 @@ def case_events(case: int) -> list[AuditEvent]:
         ),
         AuditEvent(
             "system:policy",
-            "policy.evaluated",
+            AuditKind.POLICY_EVALUATED,
             ref,
             policy_version=version,
             data={
@@ -71,7 +72,7 @@ def case_events(case: int) -> list[AuditEvent]:
         ),
         AuditEvent(
             "system:policy",
-            "step.opened",
+            AuditKind.STEP_OPENED,
             ref,
             step - 1,
             policy_version=version,
@@ -79,7 +80,7 @@ def case_events(case: int) -> list[AuditEvent]:
         ),
         AuditEvent(
             lead,
-            "decision.approved",
+            AuditKind.DECISION_APPROVED,
             ref,
             step - 1,
             f"Quote {case} checked against the framework price list; within budget.",
@@ -88,11 +89,11 @@ def case_events(case: int) -> list[AuditEvent]:
             {"tier": "category-lead", "on_behalf_of": None},
         ),
         AuditEvent(
-            "system:policy", "step.opened", ref, step, policy_version=version, data=route[1]
+            "system:policy", AuditKind.STEP_OPENED, ref, step, policy_version=version, data=route[1]
         ),
         AuditEvent(
             director,
-            "decision.approved",
+            AuditKind.DECISION_APPROVED,
             ref,
             step,
             "Approved: supplier onboarding started, contract to follow within 30 days.",
@@ -100,7 +101,7 @@ def case_events(case: int) -> list[AuditEvent]:
             "teams",
             {"tier": "finance-director", "on_behalf_of": None},
         ),
-        AuditEvent("system:policy", "case.approved", ref, policy_version=version),
+        AuditEvent("system:policy", AuditKind.CASE_APPROVED, ref, policy_version=version),
     ]
 
 

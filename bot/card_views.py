@@ -8,10 +8,13 @@ from typing import Any
 from cards import actions
 from cards.view import Button, CardView, Fact, HistoryLine, RuleLine, StepLine
 from handlers.people import name_of, names_of
-from handlers.queries import CaseDetails, manager_permission
+from handlers.queries import CaseDetails
+from policy.case import Case
+from policy.case_records import Basis
+from policy.lifecycle import ESCALATION_KINDS, Action, AuditKind, StepStatus
 from policy.model import Policy
 from storage.audit import AuditRecord
-from storage.records import Action, StepRecord, StepStatus
+from storage.records import StepRecord
 
 
 def when(at: datetime) -> str:
@@ -58,44 +61,40 @@ def _facts(policy: Policy, details: CaseDetails) -> tuple[Fact, ...]:
     return tuple(Fact(label, str(value)) for label, value in candidates if value)
 
 
-def _step_line(policy: Policy, step: StepRecord, details: CaseDetails) -> StepLine:
-    votes = [d for d in details.decisions if d.step_id == step.id]
+def _step_line(policy: Policy, step: StepRecord, case: Case) -> StepLine:
     decided = [
         f"{'approved' if v.action is Action.APPROVE else 'rejected'} by {name_of(policy, v.person)}"
         + (f" for {name_of(policy, v.on_behalf_of)}" if v.on_behalf_of else "")
         + f" at {when(v.at)}"
-        for v in votes
+        for v in case.votes_on(step)
         if v.action in (Action.APPROVE, Action.REJECT)
     ]
-    if step.status is StepStatus.OPEN:
-        approvals = sum(1 for v in votes if v.action is Action.APPROVE)
-        summary = f"waiting for {names_of(policy, step.approvers) or 'an approver'}"
-        if step.required > 1:
-            summary += f" ({approvals} of {step.required} approvals)"
+    if step.status.is_current:
+        summary = case.awaiting_text(policy, step)
+        if decided:
+            summary += f" ({'; '.join(decided)})"
     elif step.status is StepStatus.WAITING:
         summary = f"next: {names_of(policy, step.approvers)}"
-    elif step.status is StepStatus.CANCELLED:
-        summary = "cancelled"
+    elif step.status in (StepStatus.CANCELLED, StepStatus.EXPIRED):
+        summary = step.status.value
     else:
         summary = "; ".join(decided) or step.status.value
     return StepLine(step.tier, step.status.value, summary)
 
 
 _HISTORY_VERBS = {
-    "case.filed": "filed the exception",
-    "decision.approved": "approved",
-    "decision.rejected": "rejected",
-    "case.info_requested": "asked for more information",
-    "case.commented": "commented",
-    "case.withdrawn": "withdrew the case",
-    "case.revoked": "revoked the decision",
+    AuditKind.CASE_FILED: "filed the exception",
+    AuditKind.DECISION_APPROVED: "approved",
+    AuditKind.DECISION_REJECTED: "rejected",
+    AuditKind.INFO_REQUESTED: "asked for more information",
+    AuditKind.INFO_ANSWERED: "answered",
+    AuditKind.COMMENTED: "commented",
+    AuditKind.CASE_WITHDRAWN: "withdrew the case",
+    AuditKind.CASE_REVOKED: "revoked the decision",
 }
 
-
-# Reminders, escalations, reroutes, timeouts and hand-overs: the card's escalation history.
-ESCALATION_ACTIONS = frozenset(
-    {"step.reminded", "step.escalated", "step.rerouted", "step.timed_out", "step.reassigned"}
-)
+# Kept for readers that filter a history by kind.
+ESCALATION_ACTIONS = frozenset(kind.value for kind in ESCALATION_KINDS)
 
 
 def _people(policy: Policy, value: object) -> str:
@@ -103,47 +102,58 @@ def _people(policy: Policy, value: object) -> str:
     return names_of(policy, people) or "nobody"
 
 
-def _escalation_text(policy: Policy, event: AuditRecord) -> str:
+def _escalation_text(policy: Policy, kind: AuditKind, event: AuditRecord) -> str:
     data = event.data
     tier = data.get("tier")
     because = f": {event.rationale}" if event.rationale else ""
-    if event.action == "step.reminded":
-        note = f" ({data['note']})" if data.get("note") else ""
-        number = data.get("reminder")
-        return f"reminder {number} to {_people(policy, data.get('approvers'))}{note}"
-    if event.action == "step.escalated":
-        return (
-            f"{tier} overdue: escalated to {_people(policy, data.get('managers'))}, "
-            f"who may decide for {_people(policy, data.get('approvers'))}"
-        )
-    if event.action == "step.rerouted":
-        return f"{tier} rerouted to {_people(policy, data.get('to'))}{because}"
-    if event.action == "step.reassigned":
-        return (
-            f"{name_of(policy, event.actor)} handed {tier} from "
-            f"{_people(policy, data.get('from'))} to {_people(policy, data.get('to'))}{because}"
-        )
-    return f"{tier} timed out{because}"
+    match kind:
+        case AuditKind.STEP_REMINDED:
+            note = f" ({data['note']})" if data.get("note") else ""
+            return (
+                f"reminder {data.get('reminder')} to {_people(policy, data.get('approvers'))}{note}"
+            )
+        case AuditKind.STEP_ESCALATED:
+            return (
+                f"{tier} overdue: escalated to {_people(policy, data.get('managers'))}, "
+                f"who may decide for {_people(policy, data.get('approvers'))}"
+            )
+        case AuditKind.STEP_REROUTED:
+            return f"{tier} rerouted to {_people(policy, data.get('to'))}{because}"
+        case AuditKind.STEP_REASSIGNED:
+            # "Lee Park handed category-lead to Dana Reyes", and for someone else's place,
+            # whose it was.
+            handed = _people(policy, data.get("from"))
+            mine = data.get("from") == [event.actor]
+            whose = "" if mine else f" from {handed}"
+            return (
+                f"{name_of(policy, event.actor)} handed {tier}{whose} to "
+                f"{_people(policy, data.get('to'))}{because}"
+            )
+        case AuditKind.STEP_UNSTAFFED | AuditKind.STEP_SHORT_STAFFED:
+            return event.rationale or f"{tier} is short of approvers"
+        case _:
+            return f"{tier} timed out{because}"
 
 
-_SYSTEM_ENDINGS = ("case.approved", "case.rejected", "case.expired")
+_SYSTEM_ENDINGS = (AuditKind.CASE_APPROVED, AuditKind.CASE_REJECTED, AuditKind.CASE_EXPIRED)
 
 
 def _history_text(policy: Policy, event: AuditRecord) -> str | None:
     data = event.data
-    if event.action.endswith(".refused") or event.action == "policy.evaluated":
+    kind = AuditKind.read(event.action)
+    if kind is None or kind.is_refusal or kind is AuditKind.POLICY_EVALUATED:
         return None  # refusals stay in the audit log; cards show what happened to the case
-    if event.action in ESCALATION_ACTIONS:
-        return _escalation_text(policy, event)
-    if event.action == "step.opened":
+    if kind in ESCALATION_KINDS:
+        return _escalation_text(policy, kind, event)
+    if kind is AuditKind.STEP_OPENED:
         return f"{data.get('tier')} opened for {names_of(policy, data.get('approvers', []))}"
-    if event.action == "step.approved":
+    if kind is AuditKind.STEP_APPROVED:
         return f"{data.get('tier')} complete"
-    if event.action in _SYSTEM_ENDINGS and event.actor.startswith("system:"):
+    if kind in _SYSTEM_ENDINGS and event.actor.startswith("system:"):
         by_policy = " by policy" if event.actor == "system:policy" else ""
         reason = f": {event.rationale}" if event.rationale else ""
-        return f"case {event.action.removeprefix('case.')}{by_policy}{reason}"
-    verb = _HISTORY_VERBS.get(event.action, event.action)
+        return f"case {kind.value.removeprefix('case.')}{by_policy}{reason}"
+    verb = _HISTORY_VERBS.get(kind, kind.value)
     text = f"{name_of(policy, event.actor)} {verb}"
     if data.get("tier"):
         text += f" ({data['tier']})"
@@ -154,47 +164,52 @@ def _history_text(policy: Policy, event: AuditRecord) -> str | None:
     return text
 
 
-def _may_press(policy: Policy, viewer: str, step: StepRecord, details: CaseDetails) -> bool:
-    if viewer in step.approvers:
-        return True
-    if any(
-        (person := policy.person(approver)) is not None and person.delegate == viewer
-        for approver in step.approvers
-    ):
-        return True
-    return manager_permission(policy, details, viewer) is not None
-
-
 def _notice(
-    policy: Policy, details: CaseDetails, viewer: str | None, pressable: bool
+    policy: Policy, case: Case, viewer: str | None, history: list[AuditRecord]
 ) -> str | None:
-    step = details.open_step
+    step = case.current_step
     if viewer is None or step is None:
         return None
-    manager = manager_permission(policy, details, viewer) if pressable else None
-    if manager is not None:
+    if step.status is StepStatus.INFO_REQUESTED:
+        if viewer == case.requester:
+            return (
+                f"An approver asked you a question (see the history). Answer with "
+                f"/exception answer {case.ref} your answer, or press Answer."
+            )
+        return f"Paused: waiting for {name_of(policy, case.requester)} to answer a question."
+    permission = case.may_press(policy, viewer)
+    if permission.allowed and permission.as_manager:
         return (
-            f"Escalated to you as the manager of {name_of(policy, manager.on_behalf_of or '')}: "
+            f"Escalated to you as the manager of {name_of(policy, permission.on_behalf_of or '')}: "
             "you may decide on their behalf, with a rationale."
         )
-    if pressable and details.case.rationale_required:
+    if permission.allowed and permission.rationale_required:
         return "Policy requires a rationale to approve."
+    mine = case.vote_of(viewer, step)
+    if mine is not None:
+        verb = "approved" if mine.action is Action.APPROVE else "rejected"
+        return f"You {verb} this step at {when(mine.at)}; {case.awaiting_text(policy, step)}."
     handed_on = any(
         event.step_id == step.id
-        and event.action in ("step.rerouted", "step.reassigned")
+        and event.action in (AuditKind.STEP_REROUTED, AuditKind.STEP_REASSIGNED)
         and viewer in event.data.get("from", [])
-        for event in details.history
+        for event in history
     )
     if handed_on and viewer not in step.approvers:
         return f"This step is now with {names_of(policy, step.approvers)}; you need not decide it."
     return None
 
 
-def _buttons(policy: Policy, details: CaseDetails, viewer: str | None) -> tuple[Button, ...]:
-    step = details.open_step
-    if viewer is None or step is None or not _may_press(policy, viewer, step, details):
+def _buttons(policy: Policy, case: Case, viewer: str | None) -> tuple[Button, ...]:
+    """Buttons for what `viewer` may do now, as the case model says; none otherwise."""
+    step = case.current_step
+    if viewer is None or step is None:
         return ()
-    value = actions.button_value(details.case.id, step.id)
+    value = actions.button_value(case.id, step.id)
+    if step.status is StepStatus.INFO_REQUESTED and case.may_answer(viewer).allowed:
+        return (Button(actions.ANSWER, "Answer", value, "primary"),)
+    if not case.may_press(policy, viewer).allowed:
+        return ()
     return (
         Button(actions.APPROVE, "Approve", value, "primary"),
         Button(actions.REJECT, "Reject", value, "danger"),
@@ -202,26 +217,80 @@ def _buttons(policy: Policy, details: CaseDetails, viewer: str | None) -> tuple[
     )
 
 
-def build_card_view(policy: Policy, details: CaseDetails, viewer: str | None) -> CardView:
-    """The card `viewer` (a person id) sees; buttons only if they may act on the open step."""
-    case = details.case
+_ENDINGS = {
+    AuditKind.CASE_APPROVED,
+    AuditKind.CASE_REJECTED,
+    AuditKind.CASE_EXPIRED,
+    AuditKind.CASE_WITHDRAWN,
+    AuditKind.CASE_REVOKED,
+}
+
+
+def _decision_line(policy: Policy, details: CaseDetails) -> str | None:
+    """`Rejected by Lee Park: use the framework supplier`: how a decided case ended."""
+    case = details.model
+    if not case.status.is_final:
+        return None
+    ending = next(
+        (e for e in reversed(details.history) if AuditKind.read(e.action) in _ENDINGS), None
+    )
+    status = case.status.value.capitalize()
+    vote = case.last_decision()
+    if ending is not None and ending.actor.startswith("system:") and vote is not None:
+        who, why = vote.person, vote.rationale
+        if vote.on_behalf_of:
+            status += f" by {name_of(policy, who)} for {name_of(policy, vote.on_behalf_of)}"
+            return f"{status}: {why}" if why else status
+    elif ending is not None:
+        who, why = ending.actor, ending.rationale
+    else:
+        return status
+    by = "policy" if who == "system:policy" else name_of(policy, who)
+    text = f"{status} by {by}"
+    return f"{text}: {why}" if why else text
+
+
+def _policy_notes(policy: Policy, case: Case) -> tuple[str, ...]:
+    record = case.record
+    notes = []
+    if record.basis == Basis.DEFAULT:
+        notes.append("No rule fired: routed by the policy's default route.")
+    elif record.basis == Basis.WITHHELD:
+        notes.append(
+            "Auto-approval withheld: a rule could not be evaluated on this request, so it "
+            "goes to the default route instead."
+        )
+    for skip in record.skipped_rules:
+        rule = next((r for r in policy.rules if r.id == skip.get("id")), None)
+        ref = skip.get("ref") or (rule.ref if rule is not None else None) or skip.get("id")
+        notes.append(f"Skipped: {ref}, {skip.get('reason')}")
+    return tuple(notes)
+
+
+def build_card_view(
+    policy: Policy, details: CaseDetails, viewer: str | None, now: datetime | None = None
+) -> CardView:
+    """The card `viewer` (a person id) sees; buttons only for what they may do now. `now`
+    marks a case past its due time as overdue."""
+    model = details.model
+    case = model.record
     taxonomy = policy.taxonomy.get(case.code)
-    step = details.open_step
+    step = model.current_step
     history = tuple(
         HistoryLine(when(event.at), text)
         for event in details.history
         if (text := _history_text(policy, event)) is not None
     )
     escalations = tuple(
-        HistoryLine(when(event.at), _escalation_text(policy, event))
+        HistoryLine(when(event.at), _escalation_text(policy, kind, event))
         for event in details.history
-        if event.action in ESCALATION_ACTIONS
+        if (kind := AuditKind.read(event.action)) is not None and kind in ESCALATION_KINDS
     )
-    buttons = _buttons(policy, details, viewer)
     status = case.status.value
     headline = f"{case.ref} {case.title}: {status}"
     if step is not None:
         headline = f"{case.ref} {case.title}: waiting for {step.tier}"
+    owner = policy.person(taxonomy.owner) if taxonomy and taxonomy.owner else None
     return CardView(
         case_ref=case.ref,
         title=case.title,
@@ -234,11 +303,18 @@ def build_card_view(policy: Policy, details: CaseDetails, viewer: str | None) ->
         ),
         rules=tuple(RuleLine(r.get("ref") or r["id"], r.get("url"), r["why"]) for r in case.rules),
         flags=tuple(case.flags),
-        route=tuple(_step_line(policy, s, details) for s in details.steps),
+        route=tuple(_step_line(policy, s, model) for s in model.steps),
         due=when(step.due_at) if step is not None and step.due_at is not None else None,
         history=history,
         escalations=escalations,
-        buttons=buttons,
+        buttons=_buttons(policy, model, viewer),
         playbook=taxonomy.playbook if taxonomy else None,
-        notice=_notice(policy, details, viewer, bool(buttons)),
+        notice=_notice(policy, model, viewer, details.history),
+        owner=owner.name if owner else (taxonomy.owner if taxonomy else None),
+        decision=_decision_line(policy, details),
+        policy_notes=_policy_notes(policy, model),
+        case_due=when(case.due_at)
+        if case.due_at is not None and not case.status.is_final
+        else None,
+        overdue=now is not None and model.is_overdue(now),
     )

@@ -15,8 +15,9 @@ from datetime import date
 from typing import Any
 
 from cards.filing_text import detail_value
+from handlers.commands import Answer, ComeBack, Comment, Decide, GoAway, Reassign, Revoke, Withdraw
+from policy.lifecycle import Action, parse_case_ref
 from policy.model import Policy
-from storage.records import Action, parse_case_ref
 
 # A platform's mention (or a typed name) -> a person id of the policy, or None if unknown.
 PersonResolver = Callable[[str], str | None]
@@ -24,6 +25,10 @@ PersonResolver = Callable[[str], str | None]
 
 class UsageError(Exception):
     """The text is not a command we understand; the message says how to write it."""
+
+
+# Questions typed in chat, answered by the read side (`bot.conversation`); every command that
+# changes something is the handlers' own (`handlers.commands`).
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,51 +52,8 @@ class ListMyRequests:
 
 
 @dataclass(frozen=True, slots=True)
-class WithdrawCase:
-    case_id: int
-    reason: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class CommentOnCase:
-    case_id: int
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
 class ListMyApprovals:
     pass
-
-
-@dataclass(frozen=True, slots=True)
-class DecideCase:
-    case_id: int
-    action: Action
-    rationale: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class RevokeCase:
-    case_id: int
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class MarkAway:
-    until: date  # the last day away
-    delegate: str | None  # a person id, or a mention still to resolve; None: the policy's
-
-
-@dataclass(frozen=True, slots=True)
-class MarkBack:
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class ReassignStep:
-    case_id: int
-    to: str  # a person id, or a mention still to resolve
-    reason: str
 
 
 ChatCommand = (
@@ -99,14 +61,15 @@ ChatCommand = (
     | NewException
     | ShowStatus
     | ListMyRequests
-    | WithdrawCase
-    | CommentOnCase
     | ListMyApprovals
-    | DecideCase
-    | RevokeCase
-    | MarkAway
-    | MarkBack
-    | ReassignStep
+    | Decide
+    | Answer
+    | Withdraw
+    | Comment
+    | Revoke
+    | GoAway
+    | ComeBack
+    | Reassign
 )
 
 HELP = """\
@@ -118,6 +81,7 @@ HELP = """\
 /exception list                  your open requests
 /exception withdraw EXC-000123 [reason]
 /exception comment EXC-000123 text
+/exception answer EXC-000123 text    answer an approver's question (reopens the step)
 /exception help
 /approvals                       what waits for your approval
 /approvals approve|reject|info EXC-000123 [rationale]
@@ -215,14 +179,21 @@ def parse_exception_command(text: str) -> ChatCommand:
             return ListMyRequests()
         case "withdraw":
             usage = "/exception withdraw EXC-000123 [reason]"
-            return WithdrawCase(_case_id(words, usage), _rest(words[1:]))
+            return Withdraw(_case_id(words, usage), _rest(words[1:]))
         case "comment":
             usage = "/exception comment EXC-000123 text"
             case_id = _case_id(words, usage)
             text_ = _rest(words[1:])
             if text_ is None:
                 raise UsageError(f"What is the comment? Usage: {usage}")
-            return CommentOnCase(case_id, text_)
+            return Comment(case_id, text_)
+        case "answer":
+            usage = "/exception answer EXC-000123 text"
+            case_id = _case_id(words, usage)
+            text_ = _rest(words[1:])
+            if text_ is None:
+                raise UsageError(f"What is your answer? Usage: {usage}")
+            return Answer(case_id, text_)
         case _:
             return ShowHelp()
 
@@ -264,18 +235,16 @@ def _next_token(text: str) -> tuple[str, str]:
     return head, rest.strip()
 
 
-def _person(token: str, resolve: PersonResolver | None, usage: str) -> str:
+def _person(token: str, resolve: PersonResolver, usage: str) -> str:
     if not token:
         raise UsageError(f"Who? Usage: {usage}")
-    if resolve is None:
-        return token  # resolved when the command runs (bot.conversation)
     person = resolve(token)
     if person is None:
         raise UsageError(unknown_person(token))
     return person
 
 
-def _away(rest: str, resolve: PersonResolver | None) -> MarkAway:
+def _away(rest: str, resolve: PersonResolver) -> GoAway:
     keyword, rest = _next_token(rest)
     day, rest = _next_token(rest)
     if keyword.lower() != "until" or not day:
@@ -285,29 +254,29 @@ def _away(rest: str, resolve: PersonResolver | None) -> MarkAway:
     except ValueError:
         raise UsageError(f"{day!r} is not a date like 2026-12-01. Usage: {_AWAY_USAGE}") from None
     if not rest:
-        return MarkAway(until, None)
+        return GoAway(until, None)
     keyword, rest = _next_token(rest)
     who, extra = _next_token(rest)
     if keyword.lower() != "delegate" or extra:
         raise UsageError(f"Usage: {_AWAY_USAGE}")
-    return MarkAway(until, _person(who, resolve, _AWAY_USAGE))
+    return GoAway(until, _person(who, resolve, _AWAY_USAGE))
 
 
-def _reassign(rest: str, resolve: PersonResolver | None) -> ReassignStep:
+def _reassign(rest: str, resolve: PersonResolver) -> Reassign:
     first, rest = _next_token(rest)
     case_id = _case_id([first] if first else [], _REASSIGN_USAGE)
     who, reason = _next_token(rest)
     to = _person(who, resolve, _REASSIGN_USAGE)
     if not reason:
         raise UsageError(f"Handing a step on needs a reason. Usage: {_REASSIGN_USAGE}")
-    return ReassignStep(case_id, to, reason)
+    return Reassign(case_id, to, reason)
 
 
-def parse_approvals_command(text: str, resolve: PersonResolver | None = None) -> ChatCommand:
+def parse_approvals_command(text: str, resolve: PersonResolver) -> ChatCommand:
     """`/approvals [approve|reject|info|revoke|reassign EXC-... text | away ... | back]`.
 
     No text lists the queue. `resolve` maps the platform's mentions to person ids (see
-    `policy_resolver`); without it, mentions are resolved when the command runs.
+    `policy_resolver`); a mention of nobody in the policy is a UsageError.
     """
     words = text.split()
     if not words:
@@ -319,19 +288,19 @@ def parse_approvals_command(text: str, resolve: PersonResolver | None = None) ->
     if verb == "back":
         if len(words) > 1:
             raise UsageError("Usage: /approvals back")
-        return MarkBack()
+        return ComeBack()
     if verb == "reassign":
         return _reassign(rest, resolve)
     if verb in _DECISIONS:
         usage = f"/approvals {verb} EXC-000123 [rationale]"
-        return DecideCase(_case_id(words[1:], usage), _DECISIONS[verb], _rest(words[2:]))
+        return Decide(_case_id(words[1:], usage), _DECISIONS[verb], _rest(words[2:]))
     if verb == "revoke":
         usage = "/approvals revoke EXC-000123 reason"
         case_id = _case_id(words[1:], usage)
         reason = _rest(words[2:])
         if reason is None:
             raise UsageError(f"Revoking needs a reason. Usage: {usage}")
-        return RevokeCase(case_id, reason)
+        return Revoke(case_id, reason)
     if verb == "list":
         return ListMyApprovals()
     return ShowHelp()

@@ -22,7 +22,6 @@ from bot.settings import ConfigurationError, Settings, load_settings
 from bot.validation import parse_request
 from policy.evaluate import evaluate, request_problems
 from policy.loader import PolicyError, load_policy
-from policy.routing import NoEligibleApprover
 from policy.simulate import describe
 from storage import audit
 from storage.database import Database
@@ -202,9 +201,5 @@ def _policy(args: argparse.Namespace) -> int:
         for field, message in problems:
             print(f"{args.event}: {field}: {message}", file=sys.stderr)
         return 2
-    try:
-        print(describe(evaluate(request, policy), policy))
-    except NoEligibleApprover as error:
-        print(f"{args.event}: {error}", file=sys.stderr)
-        return 1
+    print(describe(evaluate(request, policy), policy))
     return 0

@@ -25,12 +25,12 @@ from bot.scheduler import SweepScheduler
 from cards import actions
 from cards.console import render_console
 from cards.view import Button, CardView
-from handlers.commands import Decide
+from handlers.commands import Answer, Decide
 from handlers.context import Actor, Services
-from handlers.deciding import decide
-from handlers.errors import RationaleRequired
+from handlers.deciding import answer_question, decide
+from handlers.errors import DomainError
+from handlers.queries import case_details
 from policy.model import Person
-from storage.records import Action
 
 PLATFORM = "console"
 
@@ -43,12 +43,6 @@ Console commands:
   /approvals ...       your approvals queue (/approvals help)
   quit                 leave (end of input works too)
 Lines starting with # are ignored, so scripts can carry comments."""
-
-_ACTIONS = {
-    actions.APPROVE: "approve",
-    actions.REJECT: "reject",
-    actions.REQUEST_INFO: "request_info",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,7 +239,9 @@ class ConsoleSession:
             self.say(render_console(card, self.board.number(card)))
 
     async def _press(self, args: str) -> None:
-        number_text, _, rationale = args.strip().partition(" ")
+        """Press a button. The case model says first whether you may act at all (if not,
+        you are told why at once) and then whether a reason is needed (then it is asked)."""
+        number_text, _, typed = args.strip().partition(" ")
         pressable = self.board.get(int(number_text)) if number_text.isdigit() else None
         if pressable is None:
             self.say(f"There is no button [{number_text}] on the cards shown.")
@@ -255,21 +251,40 @@ class ConsoleSession:
         if actor is None or parsed is None:
             return
         case_id, step_id = parsed
-        action = Action(_ACTIONS[pressable.button.action_id])
-        decision = Decide(case_id, action, rationale.strip() or None, step_id)
+        action = actions.decision_of(pressable.button.action_id)
+        text = typed.strip() or None
         try:
-            try:
-                result = await decide(self.svc, actor, decision)
-            except RationaleRequired as needed:
-                self.say(f"{needed.message} Type it on the next line (empty to cancel).")
-                answer = await self._read("Rationale: ")
-                if answer is None or not answer.strip() or answer.lstrip().startswith("/"):
-                    # A command instead of a rationale: cancel the press, run the command.
-                    self._pending_line = answer
-                    self.say("Cancelled: no rationale given.")
+            model = (await case_details(self.svc, case_id)).model
+            if action is None:  # Answer
+                permission = model.may_answer(actor.id)
+                prompt = "Type your answer on the next line (empty to cancel)."
+            else:
+                permission = model.may_act(self.svc.policy, actor.id, action, step_id)
+                prompt = (
+                    f"{permission.rationale_prompt} Type it on the next line (empty to cancel)."
+                )
+            needs_text = action is None or permission.rationale_required
+            if permission.allowed and needs_text and text is None:
+                self.say(prompt)
+                text = await self._ask()
+                if text is None:
                     return
-                decision = Decide(case_id, action, answer, step_id)
-                result = await decide(self.svc, actor, decision)
+            if action is None:
+                result = await answer_question(self.svc, actor, Answer(case_id, text or ""))
+            else:
+                result = await decide(self.svc, actor, Decide(case_id, action, text, step_id))
             self.say(result.message)
+        except DomainError as error:
+            self.say(error.message)
         except Exception as error:
             self.say(error_text(error))
+
+    async def _ask(self) -> str | None:
+        """The next line as a reason, or None (cancelled) if it is empty or a command."""
+        answer = await self._read("Rationale: ")
+        if answer is None or not answer.strip() or answer.lstrip().startswith("/"):
+            # A command instead of a reason: cancel the press, run the command.
+            self._pending_line = answer
+            self.say("Cancelled: no rationale given.")
+            return None
+        return answer

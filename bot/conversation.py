@@ -11,27 +11,18 @@ from bot.card_views import build_card_view
 from bot.chat_commands import (
     HELP,
     ChatCommand,
-    CommentOnCase,
-    DecideCase,
     ListMyApprovals,
     ListMyRequests,
-    MarkAway,
-    MarkBack,
     NewException,
-    ReassignStep,
-    RevokeCase,
     ShowHelp,
     ShowStatus,
-    UsageError,
-    WithdrawCase,
-    resolve_mention,
-    unknown_person,
 )
 from bot.replies import error_text
 from bot.validation import parse_request
 from cards.view import CardView
 from handlers.absence import come_back, go_away, reassign
 from handlers.commands import (
+    Answer,
     ComeBack,
     Comment,
     Decide,
@@ -42,7 +33,7 @@ from handlers.commands import (
     Withdraw,
 )
 from handlers.context import Actor, Services
-from handlers.deciding import decide
+from handlers.deciding import answer_question, decide
 from handlers.errors import NotFound
 from handlers.filing import file_exception
 from handlers.lifecycle import comment, revoke, withdraw
@@ -69,15 +60,7 @@ async def _card(svc: Services, actor: Actor, case_id: int) -> CardView:
     details = await case_details(svc, case_id)
     if not may_view(svc.policy, actor.id, details):
         raise NotFound(f"There is no exception {case_ref(case_id)} that you can see.")
-    return build_card_view(svc.policy, details, actor.id)
-
-
-def _person(svc: Services, mention: str) -> str:
-    """A person id for a mention the platform left unresolved (or a person id already)."""
-    person = resolve_mention(svc.policy, mention)
-    if person is None:
-        raise UsageError(unknown_person(mention))
-    return person
+    return build_card_view(svc.policy, details, actor.id, svc.clock.now())
 
 
 async def _run(svc: Services, actor: Actor, command: ChatCommand) -> Reply:
@@ -102,26 +85,24 @@ async def _run(svc: Services, actor: Actor, command: ChatCommand) -> Reply:
             queue = await pending_approvals(svc, actor.id)
             if not queue:
                 return Reply("Nothing is waiting for your approval.")
-            cards = tuple(build_card_view(svc.policy, d, actor.id) for d in queue)
-            return Reply(f"{len(cards)} waiting for your approval:", cards)
-        case DecideCase(case_id=case_id, action=action, rationale=rationale):
-            decided = await decide(svc, actor, Decide(case_id, action, rationale))
-            return Reply(decided.message)
-        case WithdrawCase(case_id=case_id, reason=reason):
-            changed = await withdraw(svc, actor, Withdraw(case_id, reason))
-            return Reply(changed.message)
-        case CommentOnCase(case_id=case_id, text=text):
-            changed = await comment(svc, actor, Comment(case_id, text))
-            return Reply(changed.message)
-        case RevokeCase(case_id=case_id, reason=reason):
-            changed = await revoke(svc, actor, Revoke(case_id, reason))
-            return Reply(changed.message)
-        case MarkAway(until=until, delegate=delegate):
-            stand_in = None if delegate is None else _person(svc, delegate)
-            away = await go_away(svc, actor, GoAway(until, stand_in))
-            return Reply(away.message)
-        case MarkBack():
-            return Reply((await come_back(svc, actor, ComeBack())).message)
-        case ReassignStep(case_id=case_id, to=to, reason=reason):
-            handed = await reassign(svc, actor, Reassign(case_id, _person(svc, to), reason))
-            return Reply(handed.message)
+            now = svc.clock.now()
+            cards = tuple(build_card_view(svc.policy, d, actor.id, now) for d in queue)
+            overdue = sum(1 for card in cards if card.overdue)
+            late = f" ({overdue} overdue)" if overdue else ""
+            return Reply(f"{len(cards)} waiting for your approval{late}:", cards)
+        case Decide():
+            return Reply((await decide(svc, actor, command)).message)
+        case Answer():
+            return Reply((await answer_question(svc, actor, command)).message)
+        case Withdraw():
+            return Reply((await withdraw(svc, actor, command)).message)
+        case Comment():
+            return Reply((await comment(svc, actor, command)).message)
+        case Revoke():
+            return Reply((await revoke(svc, actor, command)).message)
+        case GoAway():
+            return Reply((await go_away(svc, actor, command)).message)
+        case ComeBack():
+            return Reply((await come_back(svc, actor, command)).message)
+        case Reassign():
+            return Reply((await reassign(svc, actor, command)).message)

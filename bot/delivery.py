@@ -114,7 +114,7 @@ class OutboxDeliverer:
         """
         svc = self.services
         details = await case_details(svc, case_id)
-        view = build_card_view(svc.policy, details, person.id)
+        view = build_card_view(svc.policy, details, person.id, svc.clock.now())
         async with svc.db.reading() as conn:
             existing = {
                 ref.platform: ref
@@ -145,5 +145,5 @@ class OutboxDeliverer:
             person = self._person(ref.person)
             if messenger is None or person is None:
                 continue
-            view = build_card_view(svc.policy, details, person.id)
+            view = build_card_view(svc.policy, details, person.id, svc.clock.now())
             await messenger.update_card(person, PostedCard(ref.channel, ref.message_id), view)

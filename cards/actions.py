@@ -7,11 +7,32 @@ from __future__ import annotations
 
 import re
 
+from policy.lifecycle import Action
+
 APPROVE = "exc_approve"
 REJECT = "exc_reject"
 REQUEST_INFO = "exc_request_info"
+ANSWER = "exc_answer"  # the requester answers a request for information
 
-ALL = (APPROVE, REJECT, REQUEST_INFO)
+DECISIONS = (APPROVE, REJECT, REQUEST_INFO)  # an approver's buttons
+ALL = (*DECISIONS, ANSWER)
+
+# The one map from button ids to what they do; every adapter reads it.
+_DECISIONS = {
+    APPROVE: Action.APPROVE,
+    REJECT: Action.REJECT,
+    REQUEST_INFO: Action.REQUEST_INFO,
+}
+
+
+def decision_of(action_id: str) -> Action | None:
+    """The decision a button id stands for; None for ANSWER and for ids not ours."""
+    return _DECISIONS.get(action_id)
+
+
+def action_id_of(action: Action) -> str:
+    return next(aid for aid, act in _DECISIONS.items() if act is action)
+
 
 _VALUE = re.compile(r"^case:(\d{1,9}):step:(\d{1,12})$")
 

@@ -17,17 +17,22 @@ def render_console(view: CardView, numbers: Sequence[int] = ()) -> str:
         f"{view.case_ref}  {truncate(view.title, CONSOLE_TEXT)}  [{view.status.upper()}]",
         f"{view.exception_title}",
     ]
+    if view.decision:
+        lines.append(f"Decision: {truncate(view.decision, CONSOLE_TEXT)}")
     lines += [f"  {fact.label}: {truncate(fact.value, CONSOLE_TEXT)}" for fact in view.facts]
     if view.references:
         lines.append("  References: " + ", ".join(f"{r.label} {r.value}" for r in view.references))
     if view.playbook:
         lines.append(f"  Playbook: {view.playbook}")
-    if view.rules:
+    if view.owner:
+        lines.append(f"  Owner: {view.owner}")
+    if view.rules or view.policy_notes:
         lines.append("Policy:")
         for rule in view.rules:
             link = f" <{rule.url}>" if rule.url else ""
             lines.append(f"  • {rule.ref}{link}")
             lines.append(f"      because {truncate(rule.why, CONSOLE_TEXT)}")
+        lines += [f"  • {truncate(note, CONSOLE_TEXT)}" for note in view.policy_notes]
     if view.flags:
         lines.append("Risk flags: " + ", ".join(view.flags))
     if view.route:
@@ -35,6 +40,8 @@ def render_console(view: CardView, numbers: Sequence[int] = ()) -> str:
         lines += [f"  {i}. {s.tier}: {s.summary}" for i, s in enumerate(view.route, start=1)]
     if view.due:
         lines.append(f"Due: {view.due}")
+    if view.case_due:
+        lines.append(f"Case due: {view.case_due}{'  OVERDUE' if view.overdue else ''}")
     if view.escalations:
         lines.append("Escalations:")
         lines += [f"  {h.at}  {truncate(h.text, CONSOLE_TEXT)}" for h in view.escalations]

@@ -109,10 +109,18 @@ def _summary(view: CardView) -> Block:
         f"*{md(view.exception_title, ITEM_TEXT)}*",
         f"{_STATUS_EMOJI.get(view.status, '')} *Status:* {md(status, SHORT_TEXT)}".strip(),
     ]
+    if view.decision:
+        lines.append(f":ballot_box_with_check: *Decision:* {md(view.decision, ITEM_TEXT)}")
     if view.due:
         lines.append(f":calendar: *Due:* {md(view.due, SHORT_TEXT)}")
-    if view.playbook:
-        lines.append(f":book: {link(view.playbook, 'Playbook')}")
+    if view.case_due:
+        overdue = " :red_circle: *OVERDUE*" if view.overdue else ""
+        lines.append(f":hourglass: *Case due:* {md(view.case_due, SHORT_TEXT)}{overdue}")
+    if view.playbook or view.owner:
+        parts = [link(view.playbook, "Playbook")] if view.playbook else []
+        if view.owner:
+            parts.append(f"owner {md(view.owner, SHORT_TEXT)}")
+        lines.append(f":book: {' · '.join(parts)}")
     if view.notice:
         lines.append(f":information_source: _{md(view.notice, ITEM_TEXT)}_")
     return section("\n".join(lines))
@@ -214,7 +222,8 @@ def card_message(view: CardView) -> dict[str, Any]:
             ),
             _Part(
                 ":scroll: *Policy*",
-                [_rule_line(r) for r in view.rules],
+                [_rule_line(r) for r in view.rules]
+                + [f"• _{md(note, ITEM_TEXT)}_" for note in view.policy_notes],
                 "first",
                 "_{} more rules not shown_",
             ),

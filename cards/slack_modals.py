@@ -77,6 +77,7 @@ _RATIONALE_WORDS = {
         "What do you need to know?",
         "Your question for the requester",
     ),
+    actions.ANSWER: ("Answer", "Send", "Your answer to the approver", "Your answer"),
 }
 
 

@@ -82,12 +82,30 @@ def _summary(view: CardView) -> list[Element]:
             run(status, SHORT_TEXT),
         ),
     ]
+    if view.decision:
+        lines.append(
+            line(
+                "☑️ ", run("Decision: ", SHORT_TEXT, weight="bolder"), run(view.decision, ITEM_TEXT)
+            )
+        )
     if view.due:
         lines.append(
             line("📅 ", run("Due: ", SHORT_TEXT, weight="bolder"), run(view.due, SHORT_TEXT))
         )
-    if view.playbook:
-        lines.append(line("📖 ", link_run(view.playbook, "Playbook")))
+    if view.case_due:
+        overdue = [run(" OVERDUE", SHORT_TEXT, weight="bolder", color="attention")]
+        lines.append(
+            line(
+                "⏳ ",
+                run("Case due: ", SHORT_TEXT, weight="bolder"),
+                run(view.case_due, SHORT_TEXT),
+                *(overdue if view.overdue else []),
+            )
+        )
+    if view.playbook or view.owner:
+        owner = [run(f" · owner {view.owner}", SHORT_TEXT)] if view.owner else []
+        playbook = [link_run(view.playbook, "Playbook")] if view.playbook else []
+        lines.append(line("📖 ", *playbook, *owner))
     if view.notice:
         lines.append(attention(view.notice))
     return lines
@@ -244,7 +262,13 @@ def approval_card(
             "first",
             "{} more steps not shown",
         ),
-        _Part("📜 Policy", [_rule_line(r) for r in view.rules], "first", "{} more rules not shown"),
+        _Part(
+            "📜 Policy",
+            [_rule_line(r) for r in view.rules]
+            + [line(run(f"• {note}", ITEM_TEXT, italic=True)) for note in view.policy_notes],
+            "first",
+            "{} more rules not shown",
+        ),
         _Part(
             "🚨 Escalation history",
             [_history_entry(h) for h in view.escalations],

@@ -60,6 +60,14 @@ class CardView:
     buttons: tuple[Button, ...] = field(default=())
     playbook: str | None = None
     notice: str | None = None  # e.g. "Policy requires a rationale to approve."
+    owner: str | None = None  # who owns the exception code (answers questions about it)
+    # The decision next to the status of a decided case: "Rejected by Lee Park: why".
+    decision: str | None = None
+    # What policy did not do: rules skipped for missing data, a withheld auto-approval, a
+    # case routed by the default route because no rule fired.
+    policy_notes: tuple[str, ...] = ()
+    case_due: str | None = None  # the exception code's SLA for the whole case
+    overdue: bool = False  # past case_due and still pending
 
     @property
     def is_final(self) -> bool:

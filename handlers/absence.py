@@ -16,7 +16,7 @@ Bad input changes nothing: the command is refused with a message saying what to 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -26,13 +26,16 @@ from handlers.commands import ComeBack, GoAway, Reassign
 from handlers.context import Actor, Services
 from handlers.errors import Conflict, InvalidRequest, NotAllowed, NotFound
 from handlers.people import name_of
-from handlers.progress import deciders
+from handlers.unit import change_case
+from policy.case import Case, Verdict
+from policy.case_changes import hand_over
+from policy.case_draft import Change
+from policy.case_records import CaseRecord, StepRecord
+from policy.effects import AuditEvent
+from policy.lifecycle import AuditKind
 from policy.model import Person, Policy
 from policy.routing import manager_chain, stand_in
 from storage import absences, audit, cases, outbox
-from storage.audit import AuditEvent
-from storage.outbox import MessageKind, OutgoingMessage
-from storage.records import CaseRecord, DecisionRecord, StepRecord, StepStatus, case_ref
 
 MAX_AWAY = timedelta(days=366)
 MAX_REASON = 3000
@@ -121,7 +124,7 @@ async def go_away(svc: Services, actor: Actor, cmd: GoAway) -> AbsenceResult:
             [
                 AuditEvent(
                     actor=actor.id,
-                    action="person.away",
+                    action=AuditKind.PERSON_AWAY,
                     platform=actor.platform,
                     policy_version=policy.version,
                     data={"until": cmd.until.isoformat(), "delegate": delegate.id},
@@ -150,7 +153,7 @@ async def come_back(svc: Services, actor: Actor, cmd: ComeBack) -> AbsenceResult
             return AbsenceResult("You were not marked away; nothing changed.")
         await audit.append(
             conn,
-            [AuditEvent(actor=actor.id, action="person.back", platform=actor.platform)],
+            [AuditEvent(actor=actor.id, action=AuditKind.PERSON_BACK, platform=actor.platform)],
             now,
         )
     return AbsenceResult(
@@ -168,30 +171,38 @@ async def _hand_over_all(
     day: str,
     now: datetime,
 ) -> tuple[list[tuple[str, str]], list[str]]:
-    """Hand each open step waiting for `me` to a stand-in; (handed, kept) case refs."""
+    """Hand each current step waiting for `me` to a stand-in; (handed, kept) case refs."""
     away = await absences.away_now(conn, now)
     handed: list[tuple[str, str]] = []
     kept: list[str] = []
     for case_id, step_id in await cases.open_steps_for(conn, me.id):
-        case, step, votes = await _open_step(conn, case_id)
-        if case is None or step is None or step.id != step_id or me.id in _voted(votes, step):
+        case = await cases.load_case(conn, case_id)
+        step = case.current_step if case is not None else None
+        if case is None or step is None or step.id != step_id or me.id in case.voted(step):
             continue
-        barred = _barred(case, step, votes)
         target = next(
-            (p for p in _stand_ins(svc.policy, me.id, delegate.id, step, away) if p not in barred),
+            (
+                p
+                for p in _stand_ins(svc.policy, me.id, delegate.id, step, away)
+                if case.may_receive(svc.policy, step, p).allowed
+            ),
             None,
         )
         if target is None:
             kept.append(case.ref)
             continue
         reason = f"{me.name} is away until {day}"
-        await _hand_over(svc, conn, actor, case, step, me.id, target, reason, now)
+        change = hand_over(svc.policy, case, actor, step, me.id, target, reason, now)
+        if not await cases.save_case(conn, case, change.case):
+            raise Conflict(f"{case.ref} changed while you were acting; please try again.")
+        await audit.append(conn, list(change.events), now)
+        await outbox.enqueue(conn, list(change.messages), now)
         handed.append((case.ref, name_of(svc.policy, target)))
     return handed, kept
 
 
 def _stand_ins(
-    policy: Policy, person: str, delegate: str, step: StepRecord, away: dict[str, str]
+    policy: Policy, person: str, delegate: str, step: StepRecord, away: Mapping[str, str]
 ) -> Iterator[str]:
     """Who may take `person`'s place on `step`, best first: delegate, backup, managers."""
     tier = next((t for t in policy.tiers if t.id == step.tier), None)
@@ -204,85 +215,8 @@ def _stand_ins(
             yield manager
 
 
-async def _open_step(
-    conn: AsyncConnection, case_id: int
-) -> tuple[CaseRecord | None, StepRecord | None, list[DecisionRecord]]:
-    case = await cases.get_case(conn, case_id)
-    if case is None:
-        return None, None, []
-    steps = await cases.steps_for_case(conn, case_id)
-    step = next((s for s in steps if s.status is StepStatus.OPEN), None)
-    return case, step, await cases.decisions_for_case(conn, case_id)
-
-
-def _voted(votes: list[DecisionRecord], step: StepRecord) -> frozenset[str]:
-    return frozenset(
-        p for v in votes if v.step_id == step.id for p in (v.person, v.on_behalf_of) if p
-    )
-
-
-def _barred(case: CaseRecord, step: StepRecord, votes: list[DecisionRecord]) -> frozenset[str]:
-    """Who may not take the step: the requester, and anyone who decided any step of it."""
-    return deciders(votes, exclude_step=step.id) | _voted(votes, step) | {case.requester}
-
-
-async def _hand_over(
-    svc: Services,
-    conn: AsyncConnection,
-    actor: Actor,
-    case: CaseRecord,
-    step: StepRecord,
-    from_person: str,
-    to_person: str,
-    reason: str,
-    now: datetime,
-) -> None:
-    policy = svc.policy
-    approvers = tuple(to_person if p == from_person else p for p in step.approvers)
-    if not await cases.update_step(conn, step):
-        raise Conflict(f"{case.ref} changed while you were acting; please try again.")
-    await cases.replace_assignments(conn, step, approvers)
-    what = f"{case.ref} ({case.title})"
-    handed = f"{name_of(policy, from_person)}'s {step.tier} step"
-    note = f"{what}: {handed} is now with {name_of(policy, to_person)}. {reason}."
-    await audit.append(
-        conn,
-        [
-            AuditEvent(
-                actor=actor.id,
-                action="step.reassigned",
-                case_ref=case.ref,
-                step_id=step.id,
-                rationale=reason,
-                policy_version=step.policy_version,
-                platform=actor.platform,
-                data={"tier": step.tier, "from": [from_person], "to": [to_person]},
-            )
-        ],
-        now,
-    )
-    messages = [
-        OutgoingMessage(MessageKind.POST_CARD, case_id=case.id, recipient=to_person),
-        OutgoingMessage(
-            MessageKind.NOTIFY,
-            case_id=case.id,
-            recipient=to_person,
-            text=f"{what} is yours to decide now, in place of {name_of(policy, from_person)} "
-            f"({step.tier}). {reason}.",
-        ),
-        OutgoingMessage(MessageKind.UPDATE_CARDS, case_id=case.id),
-    ]
-    if case.requester != actor.id:
-        messages.append(
-            OutgoingMessage(
-                MessageKind.NOTIFY, case_id=case.id, recipient=case.requester, text=note
-            )
-        )
-    await outbox.enqueue(conn, messages, now)
-
-
 async def reassign(svc: Services, actor: Actor, cmd: Reassign) -> ReassignResult:
-    policy, now = svc.policy, svc.clock.now()
+    policy = svc.policy
     me = _person(svc, actor)
     reason = cmd.reason.strip()
     if not reason:
@@ -290,50 +224,27 @@ async def reassign(svc: Services, actor: Actor, cmd: Reassign) -> ReassignResult
     if len(reason) > MAX_REASON:
         raise InvalidRequest([("reason", f"is longer than {MAX_REASON} characters")])
     target = _find(policy, cmd.to, "stand-in")
-    async with svc.db.transaction() as conn:
-        case, step, votes = await _open_step(conn, cmd.case_id)
-        if case is None:
-            raise NotFound(f"There is no exception {case_ref(cmd.case_id)}.")
-        if case.status.is_final or step is None:
-            raise Conflict(f"{case.ref} is {case.status.value}; there is no step to hand on.")
-        if me.id not in step.approvers:
-            raise NotAllowed(
-                f"{case.ref} is not waiting for you ({step.tier} is with "
-                f"{', '.join(name_of(policy, p) for p in step.approvers)}), so you cannot "
-                "hand it on."
-            )
-        _check_target(policy, case, step, votes, me, target)
-        theirs = await absences.active_absence(conn, target.id, now)
-        if theirs is not None:
-            stand = name_of(policy, theirs.delegate)
-            raise Conflict(
-                f"{target.name} is away (back {_day(policy, theirs.until)}); "
-                f"hand it to {stand}, who stands in for them, or to someone else."
-            )
-        await _hand_over(svc, conn, actor, case, step, me.id, target.id, reason, now)
-    return ReassignResult(case, f"{case.ref} ({step.tier}) is now with {target.name}.")
-
-
-def _check_target(
-    policy: Policy,
-    case: CaseRecord,
-    step: StepRecord,
-    votes: list[DecisionRecord],
-    me: Person,
-    target: Person,
-) -> None:
-    if me.id in _voted(votes, step):
-        raise NotAllowed(f"You already voted on this step of {case.ref}; it cannot be handed on.")
     if target.id == me.id:
         raise InvalidRequest([("person", "name someone else: the step is already yours")])
-    if target.id == case.requester:
-        raise NotAllowed(
-            f"{target.name} filed {case.ref}, so they cannot decide it (segregation of duties)."
+    async with svc.db.reading() as conn:
+        theirs = await absences.active_absence(conn, target.id, svc.clock.now())
+    if theirs is not None:
+        stand = name_of(policy, theirs.delegate)
+        raise Conflict(
+            f"{target.name} is away (back {_day(policy, theirs.until)}); "
+            f"hand it to {stand}, who stands in for them, or to someone else."
         )
-    if target.id in _barred(case, step, votes):
-        raise NotAllowed(
-            f"{target.name} already decided a step of {case.ref}, so they cannot decide this "
-            "one too (segregation of duties)."
-        )
-    if target.id in step.approvers:
-        raise Conflict(f"{target.name} is already an approver of this step of {case.ref}.")
+
+    def make(case: Case, away: Mapping[str, str]) -> Change:
+        # Bad reassignments change nothing and are not audited: the reply says what to fix.
+        permission = case.may_hand_over(policy, me.id, target.id)
+        if permission.verdict is Verdict.CLOSED:
+            raise Conflict(permission.reason or f"{case.ref} cannot be handed on now.")
+        if not permission.allowed:
+            raise NotAllowed(permission.reason or f"You cannot hand {case.ref} on.")
+        step = case.current_step
+        assert step is not None
+        return hand_over(policy, case, actor, step, me.id, target.id, reason, svc.clock.now())
+
+    change = await change_case(svc, cmd.case_id, make)
+    return ReassignResult(change.case.record, change.note)

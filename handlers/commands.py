@@ -67,3 +67,11 @@ class Reassign:
     case_id: int
     to: str  # a person id or email
     reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """The requester's answer to a request for information on the case's current step."""
+
+    case_id: int
+    text: str

@@ -1,33 +1,28 @@
 """Deciding a step: approve, reject, or ask the requester for more information.
 
-Checks, in order: the case exists and is pending; the press was made on the step that is open
-now; the actor may act (assigned or a delegate, never the requester, never two steps of one
-case); a rationale is present where needed. Then the vote is recorded and the chain advances,
-with compare-and-set on the step and the case so two simultaneous presses cannot both win.
+The case model says whether the actor may (`Case.may_act`: the case is pending, the press
+was made on the current step, the actor is assigned, a delegate or the manager it escalated
+to, never the requester, never two steps of one case) and whether a rationale is needed;
+the vote is then a transition of the model, saved whole (`handlers.unit`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from handlers.commands import Decide
+from handlers.commands import Answer, Decide
 from handlers.context import Actor, Services
-from handlers.errors import Conflict, InvalidRequest, NotAllowed, NotFound, RationaleRequired
-from handlers.people import name_of
-from handlers.progress import Advance, advance_after_vote, deciders
-from handlers.texts import already_final, stale_step
-from policy.sod import may_decide
-from storage import audit, cases, outbox
-from storage.audit import AuditEvent
-from storage.outbox import MessageKind, OutgoingMessage
-from storage.records import Action, CaseRecord, StepStatus, case_ref
+from handlers.errors import InvalidRequest, RationaleRequired
+from handlers.unit import change_case, guard
+from policy.case import Case
+from policy.case_changes import answer, request_info
+from policy.case_draft import Change
+from policy.case_flow import cast_vote
+from policy.case_records import CaseRecord
+from policy.lifecycle import Action, AuditKind
 
 MAX_RATIONALE = 3000
-MAX_ATTEMPTS = 5  # compare-and-set retries before telling the user to try again
-
-_VERBS = {Action.APPROVE: "approved", Action.REJECT: "rejected"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,193 +31,55 @@ class DecisionResult:
     message: str  # what to tell the person who pressed
 
 
-class _LostRace(Exception):
-    """A compare-and-set found the row changed; the attempt rolled back and is retried."""
+def _text(value: str | None, field: str) -> str | None:
+    text = (value or "").strip() or None
+    if text is not None and len(text) > MAX_RATIONALE:
+        raise InvalidRequest([(field, f"is longer than {MAX_RATIONALE} characters")])
+    return text
 
 
 async def decide(svc: Services, actor: Actor, cmd: Decide) -> DecisionResult:
     if cmd.action not in (Action.APPROVE, Action.REJECT, Action.REQUEST_INFO):
         raise InvalidRequest([("action", f"unknown action {cmd.action!r}")])
-    rationale = (cmd.rationale or "").strip() or None
-    if rationale is not None and len(rationale) > MAX_RATIONALE:
-        raise InvalidRequest([("rationale", f"is longer than {MAX_RATIONALE} characters")])
-    for _ in range(MAX_ATTEMPTS):
-        try:
-            return await _decide_once(svc, actor, cmd, rationale)
-        except _LostRace:
-            continue
-    raise Conflict("The case is changing quickly right now; please try again.")
+    rationale = _text(cmd.rationale, "rationale")
 
-
-def _check_rationale(case: CaseRecord, action: Action, rationale: str | None) -> None:
-    if rationale is not None:
-        return
-    if action is Action.REJECT:
-        raise RationaleRequired("A rejection needs a rationale: say why.")
-    if action is Action.REQUEST_INFO:
-        raise RationaleRequired("Say what information you need from the requester.")
-    if case.rationale_required:
-        raise RationaleRequired(
-            f"Policy requires a rationale to approve {case.ref}: say why it is justified."
+    def make(case: Case, away: Mapping[str, str]) -> Change:
+        permission = case.may_act(svc.policy, actor.id, cmd.action, cmd.step_id)
+        refused = guard(
+            svc,
+            case,
+            actor,
+            permission,
+            AuditKind.DECISION_REFUSED,
+            attempted=cmd.action,
+            rationale=rationale,
         )
+        if refused is not None:
+            return refused
+        if permission.rationale_prompt is not None and rationale is None:
+            raise RationaleRequired(permission.rationale_prompt)
+        now = svc.clock.now()
+        if cmd.action is Action.REQUEST_INFO:
+            assert rationale is not None
+            return request_info(svc.policy, case, actor, rationale, now)
+        return cast_vote(svc.policy, case, actor, cmd.action, rationale, permission, now, away)
+
+    change = await change_case(svc, cmd.case_id, make)
+    return DecisionResult(change.case.record, change.note)
 
 
-async def _decide_once(
-    svc: Services, actor: Actor, cmd: Decide, rationale: str | None
-) -> DecisionResult:
-    policy = svc.policy
-    now = svc.clock.now()
-    ref = case_ref(cmd.case_id)
-    refusal: str | None = None
-    async with svc.db.transaction() as conn:
-        case = await cases.get_case(conn, cmd.case_id)
-        if case is None:
-            raise NotFound(f"There is no exception {ref}.")
-        steps = await cases.steps_for_case(conn, case.id)
-        votes = await cases.decisions_for_case(conn, case.id)
-        if case.status.is_final:
-            raise Conflict(already_final(policy, case, votes))
-        step = next(s for s in steps if s.status is StepStatus.OPEN)
-        if cmd.step_id is not None and cmd.step_id != step.id:
-            raise Conflict(stale_step(policy, cmd.step_id, steps, votes))
+async def answer_question(svc: Services, actor: Actor, cmd: Answer) -> DecisionResult:
+    """The requester answers a request for information: the step opens again."""
+    text = _text(cmd.text, "text")
+    if text is None:
+        raise InvalidRequest([("text", "is required: write your answer")])
 
-        # A vote cast on someone's behalf counts as theirs too.
-        voted = frozenset(
-            person
-            for v in votes
-            if v.step_id == step.id
-            for person in (v.person, v.on_behalf_of)
-            if person is not None
-        )
-        permission = may_decide(
-            policy,
-            actor.id,
-            requester=case.requester,
-            step_approvers=step.approvers,
-            decided_other_steps=deciders(votes, exclude_step=step.id),
-            already_voted=actor.id in voted,
-            escalated=step.escalated,
-            voted_on_step=voted,
-        )
-        if not permission.allowed:
-            refusal = permission.reason or "You may not decide this step."
-            await audit.append(
-                conn,
-                [
-                    AuditEvent(
-                        actor=actor.id,
-                        action="decision.refused",
-                        case_ref=ref,
-                        step_id=step.id,
-                        rationale=rationale,
-                        policy_version=case.policy_version,
-                        platform=actor.platform,
-                        data={
-                            "attempted": cmd.action.value,
-                            "reason": refusal,
-                            **actor.trace(),
-                        },
-                    )
-                ],
-                now,
-            )
-        else:
-            if permission.rationale_required and rationale is None:
-                raise RationaleRequired(
-                    f"You are deciding {ref} on behalf of "
-                    f"{name_of(policy, permission.on_behalf_of or '')} as their manager: "
-                    "say why."
-                )
-            _check_rationale(case, cmd.action, rationale)
-            if cmd.action is Action.REQUEST_INFO:
-                return await _request_info(svc, conn, actor, case, step.id, rationale)
-            await cases.insert_decision(
-                conn,
-                step=step,
-                person=actor.id,
-                on_behalf_of=permission.on_behalf_of,
-                action=cmd.action,
-                rationale=rationale,
-                platform=actor.platform,
-                now=now,
-            )
-            vote = AuditEvent(
-                actor=actor.id,
-                action=f"decision.{_VERBS[cmd.action]}",
-                case_ref=ref,
-                step_id=step.id,
-                rationale=rationale,
-                policy_version=step.policy_version,
-                platform=actor.platform,
-                data={
-                    "tier": step.tier,
-                    "on_behalf_of": permission.on_behalf_of,
-                    # A manager stepping in on an escalated step, rather than a delegate.
-                    **({"as_manager": True} if permission.rationale_required else {}),
-                    **actor.trace(),
-                },
-            )
-            advance = await advance_after_vote(
-                svc, conn, case, steps, votes, step, actor.id, cmd.action, now
-            )
-            if not advance.applied:
-                raise _LostRace
-            await audit.append(conn, [vote, *advance.events], now)
-            await outbox.enqueue(conn, advance.messages, now)
-            updated = await cases.get_case(conn, case.id)
-            assert updated is not None
-            return DecisionResult(updated, _confirmation(svc, cmd.action, updated, advance))
-    assert refusal is not None
-    raise NotAllowed(refusal)
+    def make(case: Case, away: Mapping[str, str]) -> Change:
+        permission = case.may_answer(actor.id)
+        refused = guard(svc, case, actor, permission, AuditKind.ANSWER_REFUSED, rationale=text)
+        if refused is not None:
+            return refused
+        return answer(svc.policy, case, actor, text, svc.clock.now())
 
-
-def _confirmation(svc: Services, action: Action, case: CaseRecord, advance: Advance) -> str:
-    verb = _VERBS[action]
-    if case.status.is_final:
-        return f"You {verb} {case.ref}. The case is now {case.status.value}."
-    if advance.next_tier is not None:
-        return f"You {verb} {case.ref}. It moves on to {advance.next_tier}."
-    return f"You {verb} {case.ref}. {advance.progress}"
-
-
-async def _request_info(
-    svc: Services,
-    conn: AsyncConnection,
-    actor: Actor,
-    case: CaseRecord,
-    step_id: int,
-    question: str | None,
-) -> DecisionResult:
-    now = svc.clock.now()
-    await audit.append(
-        conn,
-        [
-            AuditEvent(
-                actor=actor.id,
-                action="case.info_requested",
-                case_ref=case.ref,
-                step_id=step_id,
-                rationale=question,
-                policy_version=case.policy_version,
-                platform=actor.platform,
-            )
-        ],
-        now,
-    )
-    asker = name_of(svc.policy, actor.id)
-    await outbox.enqueue(
-        conn,
-        [
-            OutgoingMessage(
-                MessageKind.NOTIFY,
-                case_id=case.id,
-                recipient=case.requester,
-                text=f"{asker} needs more information on {case.ref}: {question}",
-            ),
-            OutgoingMessage(MessageKind.UPDATE_CARDS, case_id=case.id),
-        ],
-        now,
-    )
-    return DecisionResult(
-        case, f"Asked {name_of(svc.policy, case.requester)} for more information."
-    )
+    change = await change_case(svc, cmd.case_id, make)
+    return DecisionResult(change.case.record, change.note)

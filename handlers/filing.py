@@ -13,17 +13,19 @@ from handlers.commands import FileException
 from handlers.context import Actor, Services
 from handlers.errors import InvalidRequest, NotAllowed
 from handlers.people import names_of
+from policy.actor import POLICY
+from policy.case import Case
+from policy.case_draft import Draft
+from policy.case_flow import Opening, announce_opening, case_due_at
 from policy.evaluate import evaluate, request_problems
+from policy.lifecycle import CASE_ENDING, AuditKind
 from policy.model import Evaluation, Outcome, Policy
 from policy.overdue import opening_schedule
-from policy.routing import NoEligibleApprover
+from policy.routing import Staffing
 from storage import absences, audit, cases, outbox
-from storage.audit import AuditEvent, canonical_json
+from storage.audit import canonical_json
 from storage.cases import NewCase, NewStep
-from storage.outbox import MessageKind, OutgoingMessage
-from storage.records import CaseRecord, CaseStatus, StepStatus, case_ref
-
-POLICY_ACTOR = "system:policy"
+from storage.records import CaseRecord, CaseStatus, StepRecord, StepStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,10 +48,7 @@ async def file_exception(svc: Services, actor: Actor, cmd: FileException) -> Fil
     request_data = request.model_dump(mode="json", exclude_none=True)
     request_data["requester"] = requester.id
     request_hash = hashlib.sha256(canonical_json(request_data).encode()).hexdigest()
-    try:
-        evaluation = evaluate(request, policy)
-    except NoEligibleApprover as error:
-        raise InvalidRequest([("route", str(error))]) from error
+    evaluation = evaluate(request, policy)
 
     now = svc.clock.now()
     async with svc.db.transaction() as conn:
@@ -59,14 +58,11 @@ async def file_exception(svc: Services, actor: Actor, cmd: FileException) -> Fil
             return FilingResult(existing, created=False)
         away = await absences.away_now(conn, now)
         if away:  # someone is away: their approvals go to the delegate they named
-            try:
-                evaluation = evaluate(request, policy, away)
-            except NoEligibleApprover as error:
-                raise InvalidRequest([("route", str(error))]) from error
-        case, step_ids = await _store(
+            evaluation = evaluate(request, policy, away)
+        case, first = await _store(
             conn, policy, actor, cmd, evaluation, request_data, request_hash, now
         )
-        await _announce(conn, svc.policy, actor, case.id, step_ids, evaluation, requester.id, now)
+        await _announce(conn, svc.policy, actor, case, first, evaluation, now)
     return FilingResult(case, created=True)
 
 
@@ -104,7 +100,8 @@ async def _store(
     request_data: dict[str, object],
     request_hash: str,
     now: datetime,
-) -> tuple[CaseRecord, list[int]]:
+) -> tuple[CaseRecord, StepRecord | None]:
+    """Insert the case and its steps; returns the case and its first step, open now."""
     request = cmd.request
     case = await cases.insert_case(
         conn,
@@ -127,7 +124,7 @@ async def _store(
                 }
                 for hit in evaluation.fired
             ],
-            skipped_rules=[{"id": s.rule_id, "reason": s.reason} for s in evaluation.skipped],
+            skipped_rules=[_skipped(policy, s.rule_id, s.reason) for s in evaluation.skipped],
             flags=list(evaluation.flags),
             rationale_required=evaluation.rationale_required,
             policy_version=evaluation.policy_version,
@@ -135,6 +132,10 @@ async def _store(
             external_id=request.external_id,
             idempotency_key=cmd.idempotency_key,
             request_hash=request_hash,
+            due_at=case_due_at(policy, request.code, now)
+            if evaluation.outcome is Outcome.ROUTE
+            else None,
+            basis=evaluation.basis,
         ),
         now,
     )
@@ -151,92 +152,80 @@ async def _store(
         )
         for position, step in enumerate(evaluation.route, start=1)
     ]
-    if new_steps:  # the first step opens now, on its tier's clock
-        schedule = opening_schedule(policy.tier(new_steps[0].tier), policy.calendar, now)
-        new_steps[0] = dataclasses.replace(
-            new_steps[0],
-            status=StepStatus.OPEN,
-            opened_at=now,
-            due_at=schedule.due_at,
-            next_action_at=schedule.next_action_at,
-        )
+    if not new_steps:
+        return case, None
+    # The first step opens now, on its tier's clock.
+    schedule = opening_schedule(policy.tier(new_steps[0].tier), policy.calendar, now)
+    new_steps[0] = dataclasses.replace(
+        new_steps[0],
+        status=StepStatus.OPEN,
+        opened_at=now,
+        due_at=schedule.due_at,
+        next_action_at=schedule.next_action_at,
+        clock_started_at=now,
+    )
     step_ids = await cases.insert_steps(conn, case.id, new_steps, evaluation.policy_version)
-    return case, step_ids
+    first = new_steps[0]
+    return case, StepRecord(
+        id=step_ids[0],
+        case_id=case.id,
+        position=first.position,
+        tier=first.tier,
+        mode=first.mode,
+        required=first.required,
+        approvers=first.approvers,
+        status=first.status,
+        opened_at=now,
+        due_at=schedule.due_at,
+        closed_at=None,
+        policy_version=evaluation.policy_version,
+        version=1,
+        next_action_at=schedule.next_action_at,
+        clock_started_at=now,
+    )
+
+
+def _skipped(policy: Policy, rule_id: str, reason: str) -> dict[str, str | None]:
+    """A skipped rule as the case keeps it: with its policy reference, for the card."""
+    rule = next((r for r in policy.rules if r.id == rule_id), None)
+    return {"id": rule_id, "reason": reason, "ref": rule.ref if rule is not None else None}
 
 
 async def _announce(
     conn: AsyncConnection,
     policy: Policy,
     actor: Actor,
-    case_id: int,
-    step_ids: list[int],
+    case: CaseRecord,
+    first: StepRecord | None,
     evaluation: Evaluation,
-    requester: str,
     now: datetime,
 ) -> None:
     """The audit events and messages of a new case."""
-    ref = case_ref(case_id)
-    version = evaluation.policy_version
-    events = [
-        AuditEvent(
-            actor=actor.id,
-            action="case.filed",
-            case_ref=ref,
-            policy_version=version,
-            platform=actor.platform,
-            data={"requester": requester},
-        ),
-        AuditEvent(
-            actor=POLICY_ACTOR,
-            action="policy.evaluated",
-            case_ref=ref,
-            policy_version=version,
-            data={
-                "outcome": evaluation.outcome.value,
-                "fired": [hit.rule_id for hit in evaluation.fired],
-                "skipped": [skip.rule_id for skip in evaluation.skipped],
-                "flags": list(evaluation.flags),
-                "route": [
-                    {"tier": step.tier, "approvers": list(step.approvers)}
-                    for step in evaluation.route
-                ],
-            },
-        ),
-    ]
-    messages: list[OutgoingMessage] = []
-    if evaluation.outcome is Outcome.ROUTE:
-        first = evaluation.route[0]
-        events.append(
-            AuditEvent(
-                actor=POLICY_ACTOR,
-                action="step.opened",
-                case_ref=ref,
-                step_id=step_ids[0],
-                policy_version=version,
-                data={"tier": first.tier, "approvers": list(first.approvers)},
-            )
-        )
-        messages += [
-            OutgoingMessage(MessageKind.POST_CARD, case_id=case_id, recipient=person)
-            for person in first.approvers
-        ]
-        summary = f"{ref} is waiting for {first.tier}: {names_of(policy, first.approvers)}."
+    draft = Draft(Case(case, (first,) if first else (), ()), policy, now)
+    draft.event(actor, AuditKind.CASE_FILED, requester=case.requester)
+    draft.event(
+        POLICY,
+        AuditKind.POLICY_EVALUATED,
+        outcome=evaluation.outcome.value,
+        basis=evaluation.basis,
+        fired=[hit.rule_id for hit in evaluation.fired],
+        skipped=[skip.rule_id for skip in evaluation.skipped],
+        flags=list(evaluation.flags),
+        route=[{"tier": s.tier, "approvers": list(s.approvers)} for s in evaluation.route],
+    )
+    if first is not None:
+        route = evaluation.route[0]
+        staffing = Staffing(route.approvers, route.required, route.wanted)
+        schedule = opening_schedule(policy.tier(first.tier), policy.calendar, now)
+        announce_opening(draft, first, Opening(staffing, schedule), POLICY)
+        waiting = names_of(policy, route.approvers) or "nobody yet"
+        summary = f"{case.ref} is waiting for {first.tier}: {waiting}."
     else:
-        decided = "approved" if evaluation.outcome is Outcome.APPROVE else "rejected"
+        status = _initial_status(evaluation.outcome)
         reasons = "; ".join(hit.ref or hit.rule_id for hit in evaluation.deciding_rules)
-        events.append(
-            AuditEvent(
-                actor=POLICY_ACTOR,
-                action=f"case.{decided}",
-                case_ref=ref,
-                rationale=reasons,
-                policy_version=version,
-            )
-        )
-        summary = f"{ref} was {decided} by policy: {reasons}."
-    if actor.id != requester:
-        messages.append(
-            OutgoingMessage(MessageKind.NOTIFY, case_id=case_id, recipient=requester, text=summary)
-        )
-    await audit.append(conn, events, now)
-    await outbox.enqueue(conn, messages, now)
+        draft.event(POLICY, CASE_ENDING[status], rationale=reasons)
+        summary = f"{case.ref} was {status.value} by policy: {reasons}."
+    if actor.id != case.requester:
+        draft.notify([case.requester], summary)
+    await audit.append(conn, draft.events, now)
+    await outbox.enqueue(conn, draft.messages, now)

@@ -204,6 +204,11 @@ class RouteStep:
     mode: ApprovalMode
     required: int  # approvals needed to close the tier
     sla: timedelta
+    wanted: int = 1  # approvals the tier asks for; more than `required` when short-staffed
+
+    @property
+    def short(self) -> bool:
+        return len(self.approvers) < self.wanted
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +221,15 @@ class Evaluation:
     flags: tuple[str, ...]
     rationale_required: bool
     policy_version: str
+
+    @property
+    def basis(self) -> str:
+        """How the outcome was reached: "rules", "default" (no rule fired) or "withheld"
+        (an auto-approval held back because a skipped rule could have objected)."""
+        if self.outcome is Outcome.ROUTE and not any(hit.route for hit in self.fired):
+            approving = any(hit.outcome is Outcome.APPROVE for hit in self.fired)
+            return "withheld" if approving else "default"
+        return "rules"
 
     @property
     def deciding_rules(self) -> tuple[RuleHit, ...]:

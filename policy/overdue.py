@@ -7,9 +7,11 @@ A step follows its tier's plan from the moment it opens (and again from each rer
   instead (once per opening; later ticks are reminders again);
 - at `sla` after it opened (its `due_at`), `on_timeout` applies.
 
-A tick never happens outside business hours: one that falls due there waits for the next
-opening. Without `remind_every` there are no ticks, only the timeout. The sweep wakes a step
-at its `next_action_at`, the earlier of the next tick and `due_at`.
+Ticks are counted from the opening (`tick_after`), so a sweep that runs late does not push
+the next reminder later. A tick never happens outside business hours: one that falls due
+there waits for the next opening. Without `remind_every` there are no ticks, only the
+timeout. The sweep wakes a step at its `next_action_at`, the earlier of the next tick and
+`due_at`.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from datetime import datetime
 
 from policy.calendar import Calendar, add_business_time, is_business_time, next_business_moment
 from policy.model import Tier
+
+_MAX_TICKS = 100_000  # a step down for years with a one-minute plan still ends the search
 
 
 class Due(enum.StrEnum):
@@ -48,6 +52,22 @@ def next_tick(tier: Tier, calendar: Calendar | None, after: datetime) -> datetim
     if tier.remind_every is None:
         return None
     return add_business_time(calendar, after, tier.remind_every)
+
+
+def tick_after(
+    tier: Tier, calendar: Calendar | None, start: datetime, now: datetime
+) -> datetime | None:
+    """The first tick of the step's plan after `now`: ticks fall every `remind_every` of
+    business time counted from `start` (its opening, or its last reroute), never from when
+    the sweep happened to run, so reminders do not drift later. None without reminders."""
+    if tier.remind_every is None:
+        return None
+    tick = add_business_time(calendar, start, tier.remind_every)
+    for _ in range(_MAX_TICKS):
+        if tick > now:
+            return tick
+        tick = add_business_time(calendar, tick, tier.remind_every)
+    return add_business_time(calendar, now, tier.remind_every)
 
 
 def next_action(due_at: datetime | None, tick: datetime | None) -> datetime | None:

@@ -1,62 +1,81 @@
-"""Who approves a tier for one request.
+"""Who approves a tier for one request, whom an overdue step goes to, and who stands in.
 
-The tier's approvers, with groups expanded and each person who has a `delegate` replaced by
-that delegate (delegation is one level: a delegate's own delegate is not followed). Someone
-marked away (`away`: person id -> the delegate they named) is replaced by that delegate
-instead of the policy's. The
-requester and anyone in `exclude` (people who already approved another step of the case)
-are dropped, and so is a delegate standing in for one of them. When that leaves fewer people
-than the mode needs (any: 1, N: N, all: 1), the tier's `backup` tops it up, then the
-requester's managers, nearest first, with the same filtering.
+A tier is staffed (`staff_tier`) with its approvers, groups expanded and each person who has
+a `delegate` replaced by that delegate (one level: a delegate's own delegate is not
+followed). Someone marked away (`away`: person id -> the delegate they named) is replaced by
+that delegate instead of the policy's. Anyone `barred` (the requester, people who decided
+another step of the case) is dropped, and so is a delegate standing in for one of them.
+
+A tier wants as many people as it needs approvals: one for `any`, N for `N`, and for `all`
+as many as the tier has members. People dropped by segregation of duties are replaced, in
+this order, by the tier's `backup`, the requester's managers (nearest first) and the
+policy's admins, with the same filtering, so what a tier requires is never lowered quietly:
+when fewer people remain, the staffing says so (`short`), and nobody at all is `unstaffed`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 
 from policy.model import Policy, Role, RouteStep, Tier
 
 NOBODY_AWAY: Mapping[str, str] = {}
 
 
-class NoEligibleApprover(Exception):
-    """A tier for which no (or too few) people may approve this request."""
+@dataclass(frozen=True, slots=True)
+class Staffing:
+    """The people a step of a tier goes to, and how many approvals close it."""
 
-    def __init__(self, tier_id: str, message: str) -> None:
-        super().__init__(message)
-        self.tier_id = tier_id
-        self.message = message
+    approvers: tuple[str, ...]
+    required: int  # approvals that close the step (never more than there are approvers)
+    wanted: int  # approvals the tier asks for
+
+    @property
+    def short(self) -> bool:
+        return len(self.approvers) < self.wanted
+
+    @property
+    def unstaffed(self) -> bool:
+        return not self.approvers
 
 
-def eligible_approvers(
+def wanted_approvals(tier: Tier, policy: Policy) -> int:
+    """Distinct approvals a tier asks for: 1 (any), N, or every member (all)."""
+    if tier.mode.kind == "all":
+        return max(len(policy.expand(tier.approvers)), 1)
+    return max(tier.mode.count, 1)
+
+
+def staff_tier(
     tier: Tier,
     policy: Policy,
     requester: str,
-    exclude: frozenset[str] = frozenset(),
+    barred: frozenset[str] = frozenset(),
     away: Mapping[str, str] = NOBODY_AWAY,
-) -> tuple[str, ...]:
-    """The person ids who may approve `tier` for a request filed by `requester`."""
-    needed = _needed(tier)
-    barred = exclude | {requester}
+) -> Staffing:
+    """Who decides `tier` for a request filed by `requester`, topped up as needed."""
+    wanted = wanted_approvals(tier, policy)
+    skip = barred | {requester}
     chosen: dict[str, None] = {}
+    admins = tuple(p.id for p in policy.people.values() if p.has_role(Role.ADMIN))
     sources = (
         policy.expand(tier.approvers),
         policy.expand(tier.backup),
         tuple(manager_chain(policy, requester)),
+        admins,
     )
     for number, source in enumerate(sources):
-        if number > 0 and len(chosen) >= needed:
-            break  # backups and managers only top up a short tier
         for person_id in source:
+            if number > 0 and len(chosen) >= wanted:
+                break  # backups, managers and admins only top up a short tier
             target = stand_in(policy, person_id, away)
             # Barred people cannot approve through a delegate either.
-            if person_id not in barred and target not in barred:
+            if person_id not in skip and target not in skip:
                 chosen.setdefault(target, None)
-            if number > 0 and len(chosen) >= needed:
-                break
-    if len(chosen) < needed:
-        raise NoEligibleApprover(tier.id, _shortage(tier, requester, exclude, chosen))
-    return tuple(chosen)
+    approvers = tuple(chosen)
+    required = 1 if tier.mode.kind == "any" else max(min(wanted, len(approvers)), 1)
+    return Staffing(approvers, required, wanted)
 
 
 def route_step(
@@ -66,13 +85,14 @@ def route_step(
     exclude: frozenset[str] = frozenset(),
     away: Mapping[str, str] = NOBODY_AWAY,
 ) -> RouteStep:
-    approvers = eligible_approvers(tier, policy, requester, exclude, away)
+    staffing = staff_tier(tier, policy, requester, exclude, away)
     return RouteStep(
         tier=tier.id,
-        approvers=approvers,
+        approvers=staffing.approvers,
         mode=tier.mode,
-        required=tier.mode.required(len(approvers)),
+        required=staffing.required,
         sla=tier.sla,
+        wanted=staffing.wanted,
     )
 
 
@@ -165,21 +185,3 @@ def manager_chain(policy: Policy, person_id: str) -> Iterator[str]:
         seen.add(person.manager)
         yield person.manager
         person = policy.person(person.manager)
-
-
-def _needed(tier: Tier) -> int:
-    """People a tier must have to be decidable: N for "N of them", else 1."""
-    return tier.mode.count if tier.mode.kind == "count" else 1
-
-
-def _shortage(tier: Tier, requester: str, exclude: frozenset[str], chosen: dict[str, None]) -> str:
-    needed = _needed(tier)
-    left_out = ["the requester"]
-    if exclude:
-        left_out.append(f"those who approved another step ({', '.join(sorted(exclude))})")
-    found = ", ".join(chosen) if chosen else "nobody"
-    return (
-        f"tier {tier.id!r} needs {needed} approver{'s' if needed != 1 else ''} but only "
-        f"{len(chosen)} can approve this request ({found}), after leaving out "
-        f"{' and '.join(left_out)} and adding backups and the managers of {requester!r}"
-    )

@@ -45,10 +45,15 @@ def describe(evaluation: Evaluation, policy: Policy) -> str:
 
 
 def _step(step: RouteStep, policy: Policy) -> str:
-    people = ", ".join(_person(policy, person_id) for person_id in step.approvers)
+    people = ", ".join(_person(policy, person_id) for person_id in step.approvers) or "nobody"
+    short = (
+        f" (SHORT: the tier asks for {step.wanted}, only {len(step.approvers)} may decide)"
+        if step.short
+        else ""
+    )
     return (
         f"{step.tier}: {people}; mode {step.mode}, {step.required} of {len(step.approvers)} "
-        f"required; SLA {format_duration(step.sla)}"
+        f"required{short}; SLA {format_duration(step.sla)}"
     )
 
 

@@ -14,31 +14,18 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from policy.effects import AuditEvent as AuditEvent
 from storage.tables import audit_events, audit_head
 
 GENESIS_HASH = "0" * 64
 CHAIN_LOCK = 0x61756469  # pg_advisory_xact_lock key shared by every writer
-
-
-@dataclass(frozen=True, slots=True)
-class AuditEvent:
-    """What a handler records; seq, hashes and time are assigned when it is appended."""
-
-    actor: str
-    action: str
-    case_ref: str | None = None
-    step_id: int | None = None
-    rationale: str | None = None
-    policy_version: str | None = None
-    platform: str | None = None
-    data: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +113,7 @@ async def append(conn: AsyncConnection, events: list[AuditEvent], at: datetime) 
             "seq": seq,
             "at": at,
             "actor": event.actor,
-            "action": event.action,
+            "action": str(event.action),
             "case_ref": event.case_ref,
             "step_id": event.step_id,
             "rationale": event.rationale,

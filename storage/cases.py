@@ -1,7 +1,11 @@
 """Reading and writing cases, their steps, assignments and decisions.
 
-Changes to a case or a step are compare-and-set on its `version`: the update names the
-version it read, and a zero row count means someone else changed it first.
+`load_case` reads one case whole (the `policy.case.Case` aggregate) and `save_case` writes
+what a transition changed. The save is compare-and-set on the case's `version`: the update
+names the version it read, and a zero row count means someone else changed the case first;
+the caller rolls back and tries again on fresh state. That compare-and-set is what makes two
+simultaneous presses safe wherever writers run at once; the unique (step, person) of
+`decisions` backs it up, so one person can never vote twice on a step.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from policy.case import Case
 from storage.records import (
     Action,
     CaseRecord,
@@ -45,6 +50,8 @@ class NewCase:
     external_id: str | None
     idempotency_key: str | None
     request_hash: str
+    due_at: datetime | None = None
+    basis: str = "rules"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +65,7 @@ class NewStep:
     opened_at: datetime | None
     due_at: datetime | None
     next_action_at: datetime | None = None  # when the overdue sweep first looks at it
+    clock_started_at: datetime | None = None
 
 
 def _case(row: Any) -> CaseRecord:
@@ -83,6 +91,8 @@ def _case(row: Any) -> CaseRecord:
         updated_at=row.updated_at,
         closed_at=row.closed_at,
         version=row.version,
+        due_at=row.due_at,
+        basis=row.basis,
     )
 
 
@@ -126,6 +136,8 @@ async def insert_steps(
                 "opened_at": step.opened_at,
                 "due_at": step.due_at,
                 "next_action_at": step.next_action_at,
+                "clock_started_at": step.clock_started_at,
+                "former_approvers": [],
                 "reminders_sent": 0,
                 "timeout_level": 0,
                 "policy_version": policy_version,
@@ -213,6 +225,8 @@ async def steps_for_case(conn: AsyncConnection, case_id: int) -> list[StepRecord
             reminders_sent=row.reminders_sent,
             escalated_at=row.escalated_at,
             timeout_level=row.timeout_level,
+            clock_started_at=row.clock_started_at,
+            former_approvers=tuple(row.former_approvers or ()),
         )
         for row in step_rows
     ]
@@ -264,16 +278,6 @@ async def insert_decision(
     )
 
 
-async def update_step(conn: AsyncConnection, step: StepRecord, **values: Any) -> bool:
-    """Compare-and-set: applies only if the step is still at the version we read."""
-    result = await conn.execute(
-        update(steps)
-        .where(steps.c.id == step.id, steps.c.version == step.version)
-        .values(version=step.version + 1, **values)
-    )
-    return result.rowcount == 1
-
-
 async def update_case(conn: AsyncConnection, case: CaseRecord, **values: Any) -> bool:
     """Compare-and-set: applies only if the case is still at the version we read."""
     result = await conn.execute(
@@ -291,12 +295,16 @@ async def replace_assignments(
     await _insert_assignments(conn, step.case_id, step.id, people)
 
 
+_CURRENT = (StepStatus.OPEN.value, StepStatus.INFO_REQUESTED.value)
+
+
 async def open_steps_for(conn: AsyncConnection, person: str) -> list[tuple[int, int]]:
-    """(case id, step id) of every open step assigned to `person`, oldest case first."""
+    """(case id, step id) of every current step (open, or waiting for an answer) assigned
+    to `person`, oldest case first."""
     rows = await conn.execute(
         select(steps.c.case_id, steps.c.id)
         .join(assignments, assignments.c.step_id == steps.c.id)
-        .where(assignments.c.person == person, steps.c.status == StepStatus.OPEN.value)
+        .where(assignments.c.person == person, steps.c.status.in_(_CURRENT))
         .order_by(steps.c.case_id)
     )
     return [(row.case_id, row.id) for row in rows]
@@ -306,7 +314,7 @@ async def escalated_open_steps(conn: AsyncConnection) -> list[tuple[int, int]]:
     """(case id, step id) of every open step escalated to its approvers' managers."""
     rows = await conn.execute(
         select(steps.c.case_id, steps.c.id)
-        .where(steps.c.status == StepStatus.OPEN.value, steps.c.escalated_at.is_not(None))
+        .where(steps.c.status.in_(_CURRENT), steps.c.escalated_at.is_not(None))
         .order_by(steps.c.case_id)
     )
     return [(row.case_id, row.id) for row in rows]
@@ -325,3 +333,83 @@ async def cases_requested_by(
 async def count_by_status(conn: AsyncConnection) -> dict[str, int]:
     rows = await conn.execute(select(cases.c.status, func.count()).group_by(cases.c.status))
     return {row[0]: int(row[1]) for row in rows}
+
+
+# --- the aggregate -------------------------------------------------------------------------
+
+
+async def load_case(conn: AsyncConnection, case_id: int) -> Case | None:
+    """One case with its steps and votes, or None."""
+    record = await get_case(conn, case_id)
+    if record is None:
+        return None
+    return Case(
+        record,
+        tuple(await steps_for_case(conn, case_id)),
+        tuple(await decisions_for_case(conn, case_id)),
+    )
+
+
+_CASE_FIELDS = ("status", "closed_at", "updated_at", "due_at")
+_STEP_FIELDS = (
+    "status",
+    "required",
+    "opened_at",
+    "due_at",
+    "closed_at",
+    "policy_version",
+    "next_action_at",
+    "reminders_sent",
+    "escalated_at",
+    "timeout_level",
+    "clock_started_at",
+)
+
+
+def _column_value(value: Any) -> Any:
+    return value.value if isinstance(value, StepStatus | CaseStatus) else value
+
+
+async def save_case(conn: AsyncConnection, before: Case, after: Case) -> bool:
+    """Write what changed from `before` to `after`; False (nothing written that counts:
+    the caller rolls back) if the case is no longer at the version `before` read."""
+    if after == before:
+        return True
+    changed = {
+        name: _column_value(getattr(after.record, name))
+        for name in _CASE_FIELDS
+        if getattr(after.record, name) != getattr(before.record, name)
+    }
+    if not await update_case(conn, before.record, **changed):
+        return False
+    old_steps = {s.id: s for s in before.steps}
+    for step in after.steps:
+        old = old_steps[step.id]
+        if step == old:
+            continue
+        values = {
+            name: _column_value(getattr(step, name))
+            for name in _STEP_FIELDS
+            if getattr(step, name) != getattr(old, name)
+        }
+        if step.former_approvers != old.former_approvers:
+            values["former_approvers"] = list(step.former_approvers)
+        await conn.execute(
+            update(steps).where(steps.c.id == step.id).values(version=step.version, **values)
+        )
+        if step.approvers != old.approvers:
+            await replace_assignments(conn, step, step.approvers)
+    for vote in after.votes:
+        if vote.id == 0:
+            step = next(s for s in after.steps if s.id == vote.step_id)
+            await insert_decision(
+                conn,
+                step=step,
+                person=vote.person,
+                on_behalf_of=vote.on_behalf_of,
+                action=vote.action,
+                rationale=vote.rationale,
+                platform=vote.platform,
+                now=vote.at,
+            )
+    return True

@@ -14,29 +14,17 @@ from typing import Any
 from sqlalchemy import Select, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from policy.effects import MessageKind as MessageKind
+from policy.effects import OutgoingMessage as OutgoingMessage
 from storage.tables import card_refs, outbox
 
 MAX_ATTEMPTS = 10
-
-
-class MessageKind(enum.StrEnum):
-    POST_CARD = "post_card"  # show a person the case's card (post, or update the one they have)
-    UPDATE_CARDS = "update_cards"  # re-render every card of the case where it already is
-    NOTIFY = "notify"  # a direct message with text
 
 
 class MessageStatus(enum.StrEnum):
     PENDING = "pending"
     DELIVERED = "delivered"
     DEAD = "dead"  # gave up after MAX_ATTEMPTS; kept for operators
-
-
-@dataclass(frozen=True, slots=True)
-class OutgoingMessage:
-    kind: MessageKind
-    case_id: int | None = None
-    recipient: str | None = None  # person id
-    text: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,6 +54,8 @@ cases = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     Column("closed_at", UTCDateTime, nullable=True),
     Column("version", Integer, nullable=False),
+    Column("due_at", UTCDateTime, nullable=True),  # the taxonomy code's SLA for the case
+    Column("basis", String(16), nullable=False, server_default="rules"),  # rules|default|withheld
     UniqueConstraint("source", "external_id"),
     Index(None, "requester", "status"),
     Index(None, "status"),
@@ -82,6 +84,10 @@ steps = Table(
     Column("timeout_level", Integer, nullable=False, server_default=text("0")),
     Column("claimed_until", UTCDateTime, nullable=True),
     Column("claimed_by", String(64), nullable=True),
+    # Reminders count from here (the opening, a reroute, an answer to a question).
+    Column("clock_started_at", UTCDateTime, nullable=True),
+    # Who had the step and let it time out: a reroute or escalation never goes back to them.
+    Column("former_approvers", JSON, nullable=False, server_default="[]"),
     UniqueConstraint("case_id", "position"),
     Index(None, "status", "due_at"),
     # The sweep's lookup: its cost follows the steps that are due, not the steps that are open.

@@ -19,16 +19,23 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 import cards.slack as blocks
 from bot.card_views import build_card_view
-from bot.chat_commands import UsageError, parse_approvals_command, parse_exception_command
+from bot.chat_commands import (
+    ChatCommand,
+    PersonResolver,
+    UsageError,
+    parse_approvals_command,
+    parse_exception_command,
+    policy_resolver,
+)
 from bot.conversation import run_command
 from bot.replies import error_text
 from bot.slack.directory import SlackDirectory
 from bot.tasks import BackgroundTasks
 from bot.validation import parse_request
 from cards import actions
-from handlers.commands import Decide, FileException
+from handlers.commands import Answer, Decide, FileException
 from handlers.context import Actor, Services
-from handlers.deciding import decide
+from handlers.deciding import answer_question, decide
 from handlers.errors import Conflict, DomainError, InvalidRequest
 from handlers.filing import file_exception
 from handlers.queries import case_details, pending_approvals, requests_of
@@ -36,7 +43,6 @@ from handlers.refresh import refresh_cards
 from policy.evaluate import request_problems
 from policy.model import Person
 from policy.request import ExceptionRequest
-from storage.records import Action
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +51,6 @@ UNKNOWN_USER = (
     "Sorry, I don't know who you are: your Slack account is not in the approvals policy. "
     "Ask an approvals admin to add you."
 )
-_BUTTON_ACTIONS = {
-    actions.APPROVE: Action.APPROVE,
-    actions.REJECT: Action.REJECT,
-    actions.REQUEST_INFO: Action.REQUEST_INFO,
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,12 +116,16 @@ class SlackInteractions:
     # --- buttons and the rationale modal ------------------------------------------------
 
     async def button_pressed(self, body: Mapping[str, Any]) -> None:
+        """A press. The case model says at once whether this person may act (if not, they
+        are told why, and no form opens) and whether they must give a reason (then a form
+        opens); otherwise the decision is made straight away."""
         user = str((body.get("user") or {}).get("id") or "")
         where = Where(user, (body.get("channel") or {}).get("id"), home=_from_home(body))
         pressed = (body.get("actions") or [{}])[0]
-        action = _BUTTON_ACTIONS.get(str(pressed.get("action_id")))
+        action_id = str(pressed.get("action_id"))
+        action = actions.decision_of(action_id)
         target = actions.parse_button_value(str(pressed.get("value") or ""))
-        if action is None or target is None:
+        if (action is None and action_id != actions.ANSWER) or target is None:
             log.warning("dropped an unknown Slack action %r", pressed.get("action_id"))
             return
         person = await self._person(user, where)
@@ -128,15 +133,23 @@ class SlackInteractions:
             return
         case_id, step_id = target
         try:
-            needs_rationale = action is not Action.APPROVE or (
-                (await case_details(self.svc, case_id)).case.rationale_required
-            )
-            if needs_rationale:
-                await self._ask_rationale(body, person, case_id, step_id, action, where)
-                return
+            details = await case_details(self.svc, case_id)
         except DomainError as error:
             await self.tell(where, error.message)
             return
+        if action is None:  # Answer: only the requester, while a question is open
+            permission = details.model.may_answer(person.id)
+            if permission.allowed:
+                await self._ask_rationale(body, person, case_id, step_id, action_id, where)
+            else:
+                await self.tell(where, permission.reason or "There is nothing to answer.")
+            return
+        permission = details.model.may_act(self.svc.policy, person.id, action, step_id)
+        if permission.allowed and permission.rationale_required:
+            await self._ask_rationale(body, person, case_id, step_id, action_id, where)
+            return
+        # Allowed without a reason, or refused: the handler decides, records a refusal in
+        # the audit log, and the person is told the outcome either way.
         await self._decide(person, Decide(case_id, action, None, step_id), where)
 
     async def _ask_rationale(
@@ -145,23 +158,21 @@ class SlackInteractions:
         person: Person,
         case_id: int,
         step_id: int,
-        action: Action,
+        action_id: str,
         where: Where,
     ) -> None:
         details = await case_details(self.svc, case_id)
-        view = build_card_view(self.svc.policy, details, person.id)
+        view = build_card_view(self.svc.policy, details, person.id, self.svc.clock.now())
         metadata = json.dumps(
             {
                 "case": case_id,
                 "step": step_id,
-                "action": action.value,
+                "action": action_id,
                 "channel": where.channel,
                 "home": where.home,
             }
         )
-        modal = blocks.rationale_modal(
-            view=view, action_id=_action_id(action), private_metadata=metadata
-        )
+        modal = blocks.rationale_modal(view=view, action_id=action_id, private_metadata=metadata)
         try:
             await self.deps.client.views_open(trigger_id=str(body.get("trigger_id")), view=modal)
         except SlackApiError as error:
@@ -178,16 +189,34 @@ class SlackInteractions:
         user = str((body.get("user") or {}).get("id") or "")
         try:
             meta = json.loads((body.get("view") or {}).get("private_metadata") or "")
-            command = Decide(
-                int(meta["case"]), Action(meta["action"]), _rationale(body), int(meta["step"])
-            )
+            case_id, step_id = int(meta["case"]), int(meta["step"])
+            action_id = str(meta["action"])
             where = Where(user, meta.get("channel"), home=bool(meta.get("home")))
         except (ValueError, KeyError, TypeError):
             log.warning("dropped a rationale form with unreadable metadata")
             return
+        action = actions.decision_of(action_id)
+        if action is None and action_id != actions.ANSWER:
+            log.warning("dropped a rationale form for an unknown action %r", action_id)
+            return
         person = await self._person(user, where)
-        if person is not None:
-            await self._decide(person, command, where)
+        if person is None:
+            return
+        if action is None:
+            await self._answer(person, Answer(case_id, _rationale(body) or ""), where)
+            return
+        await self._decide(person, Decide(case_id, action, _rationale(body), step_id), where)
+
+    async def _answer(self, person: Person, command: Answer, where: Where) -> None:
+        try:
+            result = await answer_question(
+                self.svc, Actor(person.id, PLATFORM, where.user), command
+            )
+        except Exception as error:
+            await self.tell(where, error_text(error))
+            return
+        self.deps.wake_delivery()
+        await self.tell(where, result.message)
 
     async def _decide(self, person: Person, command: Decide, where: Where) -> None:
         try:
@@ -213,7 +242,7 @@ class SlackInteractions:
         if not text:
             await self._open_filing_form(body, respond)
             return
-        await self._command(body, respond, parse_exception_command)
+        await self._command(body, respond, lambda text, _resolve: parse_exception_command(text))
 
     async def approvals_command(self, body: Mapping[str, Any], respond: AsyncRespond) -> None:
         await self._command(body, respond, parse_approvals_command)
@@ -222,14 +251,14 @@ class SlackInteractions:
         self,
         body: Mapping[str, Any],
         respond: AsyncRespond,
-        parse: Callable[[str], Any],
+        parse: Callable[[str, PersonResolver], ChatCommand],
     ) -> None:
         person = await self.deps.directory.person_for(str(body.get("user_id") or ""))
         if person is None:
             await respond(text=UNKNOWN_USER, response_type="ephemeral")
             return
         try:
-            command = parse(str(body.get("text") or ""))
+            command = parse(str(body.get("text") or ""), policy_resolver(self.svc.policy))
         except UsageError as error:
             await respond(text=str(error), response_type="ephemeral")
             return
@@ -294,7 +323,7 @@ class SlackInteractions:
             return
         self.deps.wake_delivery()
         details = await case_details(self.svc, result.case.id)
-        card = build_card_view(self.svc.policy, details, person.id)
+        card = build_card_view(self.svc.policy, details, person.id, self.svc.clock.now())
         try:
             opened = await self.deps.client.conversations_open(users=where.user)
             await self.deps.client.chat_postMessage(
@@ -314,11 +343,13 @@ class SlackInteractions:
         else:
             policy = self.svc.policy
             pending = [
-                build_card_view(policy, details, person.id)
+                build_card_view(policy, details, person.id, self.svc.clock.now())
                 for details in await pending_approvals(self.svc, person.id)
             ]
             requests = [
-                build_card_view(policy, await case_details(self.svc, case.id), person.id)
+                build_card_view(
+                    policy, await case_details(self.svc, case.id), person.id, self.svc.clock.now()
+                )
                 for case in await requests_of(self.svc, person.id)
             ]
             view = blocks.home_view(pending=pending, requests=requests, person_name=person.name)
@@ -332,10 +363,6 @@ def _rationale(body: Mapping[str, Any]) -> str | None:
 def _from_home(body: Mapping[str, Any]) -> bool:
     """A press on the App Home (its container is a view, not a message)."""
     return (body.get("container") or {}).get("type") == "view"
-
-
-def _action_id(action: Action) -> str:
-    return next(aid for aid, act in _BUTTON_ACTIONS.items() if act is action)
 
 
 def _errors_by_block(problems: list[tuple[str, str]]) -> dict[str, str]:

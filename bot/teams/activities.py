@@ -19,9 +19,11 @@ from bot.card_views import build_card_view
 from bot.chat_commands import (
     HELP,
     ChatCommand,
+    PersonResolver,
     UsageError,
     parse_approvals_command,
     parse_exception_command,
+    policy_resolver,
 )
 from bot.conversation import run_command
 from bot.messaging import DeliveryError
@@ -32,9 +34,9 @@ from bot.teams.messenger import ADAPTIVE_CARD, card_activity
 from bot.validation import parse_request
 from cards import actions
 from cards.view import CardView
-from handlers.commands import Decide, FileException
+from handlers.commands import Answer, Decide, FileException
 from handlers.context import Actor, Services
-from handlers.deciding import decide
+from handlers.deciding import answer_question, decide
 from handlers.errors import DomainError, InvalidRequest
 from handlers.filing import file_exception
 from handlers.queries import case_details, may_view
@@ -42,7 +44,7 @@ from policy.evaluate import request_problems
 from policy.model import Person
 from storage import conversations
 from storage.conversations import ConversationRef
-from storage.records import Action, parse_case_ref
+from storage.records import parse_case_ref
 
 log = logging.getLogger(__name__)
 
@@ -59,11 +61,6 @@ TEAMS_HELP = (
     f"console also work:\n\n{HELP}"
 )
 _MENTION = re.compile(r"<at>.*?</at>", re.IGNORECASE | re.DOTALL)
-_VERB_ACTIONS = {
-    actions.APPROVE: Action.APPROVE,
-    actions.REJECT: Action.REJECT,
-    actions.REQUEST_INFO: Action.REQUEST_INFO,
-}
 _APPROVALS_WORDS = {"approvals", "approve", "reject", "info", "revoke", "away", "back", "reassign"}
 
 
@@ -77,8 +74,9 @@ def card_response(card: dict[str, Any]) -> InvokeResponse:
     return InvokeResponse(200, {"statusCode": 200, "type": ADAPTIVE_CARD, "value": card})
 
 
-def parse_text(text: str) -> ChatCommand | None:
-    """A Teams message as a command; None for `file` (answered with the filing card)."""
+def parse_text(text: str, resolve: PersonResolver) -> ChatCommand | None:
+    """A Teams message as a command; None for `file` (answered with the filing card).
+    Mentions were already replaced by person ids (`TeamsActivities._name_mentions`)."""
     words = text.split()
     if not words:
         return parse_exception_command("help")
@@ -87,7 +85,7 @@ def parse_text(text: str) -> ChatCommand | None:
         return None
     if first in _APPROVALS_WORDS:
         rest = text.split(maxsplit=1)[1] if first == "approvals" and len(words) > 1 else ""
-        return parse_approvals_command(rest if first == "approvals" else text)
+        return parse_approvals_command(rest if first == "approvals" else text, resolve)
     return parse_exception_command(text)
 
 
@@ -183,7 +181,7 @@ class TeamsActivities:
             return
         text = _MENTION.sub("", self._name_mentions(activity)).strip()
         try:
-            command = parse_text(text)
+            command = parse_text(text, policy_resolver(self.svc.policy))
         except UsageError as error:
             await self._reply(activity, {"type": "message", "text": str(error)})
             return
@@ -238,14 +236,18 @@ class TeamsActivities:
             return card_response(teams_cards.text_card("That card action is not known."))
         if verb == teams_cards.REFRESH_VERB:
             return await self._current_card(person, case_id, activity)
-        decided = _VERB_ACTIONS.get(verb)
-        if decided is None:
+        decided = actions.decision_of(verb)
+        if decided is None and verb != actions.ANSWER:
             log.warning("dropped an unknown Teams card action %r", verb)
             return card_response(teams_cards.text_card("That card action is not known."))
         typed = str(data.get(teams_cards.RATIONALE_INPUT) or "")
-        command = Decide(case_id, decided, typed.strip() or None, _int(data.get("step")))
+        teams_user = str((activity.get("from") or {}).get("id"))
         try:
-            await self._decide(person, command, str((activity.get("from") or {}).get("id")))
+            if decided is None:
+                await self._answer(person, Answer(case_id, typed), teams_user)
+            else:
+                command = Decide(case_id, decided, typed.strip() or None, _int(data.get("step")))
+                await self._decide(person, command, teams_user)
         except DomainError as error:
             return await self._current_card(
                 person, case_id, activity, error=error.message, typed=typed
@@ -258,6 +260,10 @@ class TeamsActivities:
 
     async def _decide(self, person: Person, command: Decide, teams_user: str) -> None:
         await decide(self.svc, Actor(person.id, PLATFORM, teams_user), command)
+        self.wake_delivery()
+
+    async def _answer(self, person: Person, command: Answer, teams_user: str) -> None:
+        await answer_question(self.svc, Actor(person.id, PLATFORM, teams_user), command)
         self.wake_delivery()
 
     async def _current_card(
@@ -278,7 +284,7 @@ class TeamsActivities:
             return card_response(
                 teams_cards.text_card(error or "That case is not one you can see.")
             )
-        view = build_card_view(self.svc.policy, details, person.id)
+        view = build_card_view(self.svc.policy, details, person.id, self.svc.clock.now())
         refresh = [str(activity["from"]["id"])] if view.buttons else []
         if error is not None:
             card = teams_cards.error_card(view, error, rationale=typed, refresh_user_ids=refresh)
@@ -312,7 +318,8 @@ class TeamsActivities:
         self.wake_delivery()
         details = await case_details(self.svc, result.case.id)
         view = _with_notice(
-            build_card_view(self.svc.policy, details, person.id), f"Filed {result.case.ref}."
+            build_card_view(self.svc.policy, details, person.id, self.svc.clock.now()),
+            f"Filed {result.case.ref}.",
         )
         return card_response(teams_cards.approval_card(view))
 

@@ -6,24 +6,18 @@ from datetime import date
 import pytest
 
 from bot.chat_commands import (
-    CommentOnCase,
-    DecideCase,
     ListMyApprovals,
     ListMyRequests,
-    MarkAway,
-    MarkBack,
     NewException,
-    ReassignStep,
-    RevokeCase,
     ShowHelp,
     ShowStatus,
     UsageError,
-    WithdrawCase,
     parse_approvals_command,
     parse_exception_command,
     policy_resolver,
     resolve_mention,
 )
+from handlers.commands import Answer, ComeBack, Comment, Decide, GoAway, Reassign, Revoke, Withdraw
 from policy.loader import load_policy
 from storage.records import Action
 from tests.conftest import TEST_POLICY
@@ -78,10 +72,10 @@ def test_bad_exception_commands_say_how_to_write_them(text: str, message: str) -
         ("list", ListMyRequests()),
         (
             "withdraw EXC-1 bought it elsewhere, don't worry",
-            WithdrawCase(1, "bought it elsewhere, don't worry"),
+            Withdraw(1, "bought it elsewhere, don't worry"),
         ),
-        ("withdraw EXC-1", WithdrawCase(1, None)),
-        ('comment 5 it\'s "urgent"', CommentOnCase(5, 'it\'s "urgent"')),
+        ("withdraw EXC-1", Withdraw(1, None)),
+        ('comment 5 it\'s "urgent"', Comment(5, 'it\'s "urgent"')),
         ("help", ShowHelp()),
         ("", ShowHelp()),
         ("what is this", ShowHelp()),
@@ -96,20 +90,20 @@ def test_exception_subcommands(text: str, command: object) -> None:
     [
         ("", ListMyApprovals()),
         ("list", ListMyApprovals()),
-        ("approve EXC-2", DecideCase(2, Action.APPROVE, None)),
-        ("reject EXC-2 price is too high", DecideCase(2, Action.REJECT, "price is too high")),
-        ("info 2 which PO?", DecideCase(2, Action.REQUEST_INFO, "which PO?")),
-        ("revoke EXC-2 supplier under review", RevokeCase(2, "supplier under review")),
+        ("approve EXC-2", Decide(2, Action.APPROVE, None)),
+        ("reject EXC-2 price is too high", Decide(2, Action.REJECT, "price is too high")),
+        ("info 2 which PO?", Decide(2, Action.REQUEST_INFO, "which PO?")),
+        ("revoke EXC-2 supplier under review", Revoke(2, "supplier under review")),
         ("dance", ShowHelp()),
     ],
 )
 def test_approvals_subcommands(text: str, command: object) -> None:
-    assert parse_approvals_command(text) == command
+    assert parse_approvals_command(text, RESOLVE) == command
 
 
 def test_revoke_needs_a_reason() -> None:
     with pytest.raises(UsageError, match="needs a reason"):
-        parse_approvals_command("revoke EXC-2")
+        parse_approvals_command("revoke EXC-2", RESOLVE)
 
 
 # --- away, back, reassign -----------------------------------------------------------------
@@ -121,34 +115,40 @@ RESOLVE = policy_resolver(POLICY)
 @pytest.mark.parametrize(
     ("text", "command"),
     [
-        ("away until 2026-12-01", MarkAway(date(2026, 12, 1), None)),
-        ("away until 2026-12-01 delegate @lee", MarkAway(date(2026, 12, 1), "lee")),
-        ("away until 2026-12-01 delegate lee@acme.example", MarkAway(date(2026, 12, 1), "lee")),
-        ("away until 2026-12-01 delegate <@U0LEE>", MarkAway(date(2026, 12, 1), "lee")),
-        ("AWAY until 2026-12-01 delegate <@U0LEE|lee>", MarkAway(date(2026, 12, 1), "lee")),
+        ("away until 2026-12-01", GoAway(date(2026, 12, 1), None)),
+        ("away until 2026-12-01 delegate @lee", GoAway(date(2026, 12, 1), "lee")),
+        ("away until 2026-12-01 delegate lee@acme.example", GoAway(date(2026, 12, 1), "lee")),
+        ("away until 2026-12-01 delegate <@U0LEE>", GoAway(date(2026, 12, 1), "lee")),
+        ("AWAY until 2026-12-01 delegate <@U0LEE|lee>", GoAway(date(2026, 12, 1), "lee")),
         (
             "away until 2026-12-01 delegate <mailto:lee@acme.example|lee@acme.example>",
-            MarkAway(date(2026, 12, 1), "lee"),
+            GoAway(date(2026, 12, 1), "lee"),
         ),
-        ("back", MarkBack()),
+        ("back", ComeBack()),
         (
             "reassign EXC-000123 @carl he signs off IT purchases",
-            ReassignStep(123, "carl", "he signs off IT purchases"),
+            Reassign(123, "carl", "he signs off IT purchases"),
         ),
-        ("reassign 7 <@U0LEE|Lee Park> back from leave", ReassignStep(7, "lee", "back from leave")),
+        ("reassign 7 <@U0LEE|Lee Park> back from leave", Reassign(7, "lee", "back from leave")),
     ],
 )
 def test_delegation_commands(text: str, command: object) -> None:
     assert parse_approvals_command(text, RESOLVE) == command
 
 
-def test_without_a_resolver_mentions_are_kept_for_later() -> None:
-    assert parse_approvals_command("reassign 7 <@U0LEE|Lee Park> why") == ReassignStep(
-        7, "<@U0LEE|Lee Park>", "why"
+def test_the_parser_makes_the_handlers_own_commands() -> None:
+    """One command vocabulary: what the chat parser returns is what the handlers take."""
+    assert parse_exception_command("answer EXC-4 the PO is PO-88812") == Answer(
+        4, "the PO is PO-88812"
     )
-    assert parse_approvals_command("away until 2026-12-01 delegate @zed") == MarkAway(
-        date(2026, 12, 1), "@zed"
-    )
+    assert isinstance(parse_approvals_command("approve 2", RESOLVE), Decide)
+
+
+def test_an_unknown_mention_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="I don't know who"):
+        parse_approvals_command("reassign 7 <@U0NOBODY|Zed> why", RESOLVE)
+    with pytest.raises(UsageError, match="I don't know who"):
+        parse_approvals_command("away until 2026-12-01 delegate @zed", RESOLVE)
 
 
 @pytest.mark.parametrize(

@@ -168,7 +168,7 @@ as lee
     assert "→ card for Sam Stand-in (sam):" in output
     assert "EXC-000001 (category-lead) is now with Carl Chief." in output
     assert "EXC-000001 is not waiting for you" in output  # dana handed it on already
-    assert "Lee Park handed category-lead from Lee Park to Sam Stand-in" in output
+    assert "Lee Park handed category-lead to Sam Stand-in" in output
     assert "Welcome back" in output
     assert "/approvals away until 2026-12-01 [delegate @lee]" in output
     details = await case_details(services, 1)

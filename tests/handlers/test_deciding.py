@@ -148,26 +148,6 @@ async def test_a_final_case_says_who_decided_it(services: Services) -> None:
     assert "already approved: Dana Reyes approved it" in conflict.value.message
 
 
-async def test_request_info_asks_the_requester_and_keeps_the_step_open(services: Services) -> None:
-    case = (await file(services)).case
-    with pytest.raises(RationaleRequired):
-        await decide(services, person("lee"), Decide(case.id, Action.REQUEST_INFO))
-
-    await decide(services, person("lee"), Decide(case.id, Action.REQUEST_INFO, "Which PO?"))
-
-    details = await case_details(services, case.id)
-    assert details.case.status is CaseStatus.PENDING
-    assert details.steps[0].status is StepStatus.OPEN
-    assert details.history[-1].action == "case.info_requested"
-    async with services.db.reading() as conn:
-        notes = [
-            m for m in await outbox.due(conn, services.clock.now()) if m.kind is MessageKind.NOTIFY
-        ]
-    assert [(n.recipient, n.text) for n in notes] == [
-        ("rita", "Lee Park needs more information on EXC-000001: Which PO?")
-    ]
-
-
 async def test_unknown_case_is_not_found(services: Services) -> None:
     with pytest.raises(NotFound):
         await approve(services, "lee", 4242)

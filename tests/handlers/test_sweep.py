@@ -253,7 +253,7 @@ async def test_on_timeout_reject_rejects_the_case(late: Services) -> None:
     assert (
         NOTIFY,
         "rita",
-        "EXC-000001 (Laptops from a new reseller) was rejected by the approvals bot. No "
+        "EXC-000001 (Laptops from a new reseller) was rejected by the approvals bot: No "
         "decision within the 2h SLA of reject-late: the policy rejects on timeout.",
     ) in await new_rows(late, seen)
 
@@ -265,7 +265,7 @@ async def test_on_timeout_expire_closes_the_case_as_expired(late: Services) -> N
 
     details = await case_details(late, case.id)
     assert details.case.status is CaseStatus.EXPIRED
-    assert details.steps[0].status is StepStatus.CANCELLED
+    assert details.steps[0].status is StepStatus.EXPIRED  # not "cancelled": it ran out
     assert details.decisions == []
     rows = await new_rows(late, seen)
     assert (UPDATE_CARDS, None, None) in rows

@@ -8,10 +8,12 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 
 from policy.calendar import Calendar
+from policy.case import Permission, Verdict
+from policy.lifecycle import Action
 from policy.model import ApprovalMode, OnTimeout, Role, Tier
 from policy.overdue import Due, after_waiting, opening_schedule, what_is_due
-from policy.routing import eligible_approvers, escalation_managers, reroute_targets
-from policy.sod import Permission, may_decide
+from policy.routing import escalation_managers, reroute_targets, staff_tier
+from tests.policy.cases import FILED, case, step, vote
 from tests.policy.helpers import build_policy, person
 
 MONDAY_9 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -111,43 +113,41 @@ def test_escalation_goes_to_each_approvers_nearest_eligible_manager() -> None:
 
 
 def manager(
-    actor: str, *, escalated: bool = True, voted: frozenset[str] = frozenset()
+    actor: str, *, escalated: bool = True, voted: tuple[str, ...] = (), requester: str = "rita"
 ) -> Permission:
-    return may_decide(
-        POLICY,
-        actor,
-        requester="rita",
-        step_approvers=("lee", "dana"),
-        decided_other_steps=frozenset(),
-        already_voted=actor in voted,
-        escalated=escalated,
-        voted_on_step=voted,
+    """`actor` approving an open two-approval step of lee and dana."""
+    votes = [vote(1, who, vote_id=n) for n, who in enumerate(voted, 1)]
+    open_step = step(
+        1,
+        ("lee", "dana"),
+        mode="count",
+        required=2,
+        escalated_at=FILED + HOUR if escalated else None,
     )
+    return case(open_step, votes=votes, requester=requester).may_act(POLICY, actor, Action.APPROVE)
 
 
 def test_the_manager_of_an_escalated_step_decides_on_behalf_with_a_rationale() -> None:
-    assert manager("maria") == Permission(allowed=True, on_behalf_of="lee", rationale_required=True)
+    permission = manager("maria")
+    assert (permission.verdict, permission.on_behalf_of, permission.as_manager) == (
+        Verdict.ALLOWED,
+        "lee",
+        True,
+    )
+    assert permission.rationale_prompt is not None
+    assert "on behalf of Lee Test as their manager" in permission.rationale_prompt
     # lee voted already (a two-approval tier): maria acts for dana
-    assert manager("maria", voted=frozenset({"lee"})).on_behalf_of == "dana"
+    assert manager("maria", voted=("lee",)).on_behalf_of == "dana"
 
 
 def test_before_escalation_or_further_up_a_manager_may_not() -> None:
     assert not manager("maria", escalated=False).allowed
     assert not manager("carl").allowed  # not the manager the step escalated to
-    assert not manager("maria", voted=frozenset({"lee", "dana", "maria"})).allowed
+    assert not manager("maria", voted=("lee", "dana", "maria")).allowed
 
 
 def test_a_manager_who_filed_the_case_is_never_allowed() -> None:
-    permission = may_decide(
-        POLICY,
-        "maria",
-        requester="maria",
-        step_approvers=("lee",),
-        decided_other_steps=frozenset(),
-        already_voted=False,
-        escalated=True,
-    )
-    assert not permission.allowed
+    assert not manager("maria", requester="maria").allowed
 
 
 # --- reroutes ------------------------------------------------------------------------------
@@ -204,12 +204,12 @@ def test_someone_away_is_replaced_by_their_delegate() -> None:
 
 def test_routing_gives_an_absent_approver_s_share_to_their_delegate() -> None:
     away = {"lee": "sam"}
-    assert eligible_approvers(TIER, POLICY, "rita", away=away) == ("sam", "dana")
+    assert staff_tier(TIER, POLICY, "rita", away=away).approvers == ("sam", "dana")
     # a delegate who filed the request is passed over; dana alone is enough for "any"
-    assert eligible_approvers(TIER, POLICY, "rita", away={"lee": "rita"}) == ("dana",)
+    assert staff_tier(TIER, POLICY, "rita", away={"lee": "rita"}).approvers == ("dana",)
     # both gone: the backup tops the tier up
     both = {"lee": "rita", "dana": "rita"}
-    assert eligible_approvers(TIER, POLICY, "rita", away=both) == ("ben",)
+    assert staff_tier(TIER, POLICY, "rita", away=both).approvers == ("ben",)
 
 
 @pytest.mark.parametrize("level", [1, 2])

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from policy.model import ApprovalMode
-from policy.routing import NoEligibleApprover, eligible_approvers, route_step
+from policy.model import ApprovalMode, Role
+from policy.routing import route_step, staff_tier
 from tests.policy.helpers import build_policy, person, tier
 
 PEOPLE = [
@@ -27,7 +27,7 @@ def approvers(
     exclude: frozenset[str] = frozenset(),
 ) -> tuple[str, ...]:
     t = tier("t", members, mode, backup)
-    return eligible_approvers(t, build_policy(PEOPLE, (t,), GROUPS), requester, exclude)
+    return staff_tier(t, build_policy(PEOPLE, (t,), GROUPS), requester, exclude).approvers
 
 
 def test_groups_expand_first_seen_first_without_repeats() -> None:
@@ -61,21 +61,21 @@ def test_then_the_requesters_manager_chain() -> None:
     assert approvers("lee", requester="lee", mode=mode) == ("boss", "cleo")
 
 
-def test_no_eligible_approver_says_why() -> None:
+def test_then_the_admins_and_nobody_is_said_plainly() -> None:
+    admin = person("ada", roles=frozenset({Role.ADMIN}))
     t = tier("solo", ("cleo",))
-    policy = build_policy(PEOPLE, (t,))
-    with pytest.raises(NoEligibleApprover) as raised:
-        eligible_approvers(t, policy, "cleo")
-    assert raised.value.tier_id == "solo"
-    assert str(raised.value).startswith(
-        "tier 'solo' needs 1 approver but only 0 can approve this request (nobody)"
-    )
+    staffing = staff_tier(t, build_policy([*PEOPLE, admin], (t,)), "cleo")
+    assert (staffing.approvers, staffing.unstaffed) == (("ada",), False)
+
+    alone = staff_tier(t, build_policy(PEOPLE, (t,)), "cleo")
+    assert (alone.approvers, alone.unstaffed, alone.required) == ((), True, 1)
 
 
-def test_a_count_mode_needs_that_many_people() -> None:
+def test_a_count_mode_short_of_people_says_so_and_needs_what_it_can_get() -> None:
     t = tier("pair", ("lee", "dana"), ApprovalMode.of(3))
-    with pytest.raises(NoEligibleApprover, match="needs 3 approvers but only 2"):
-        eligible_approvers(t, build_policy([person("lee"), person("dana")], (t,)), "rita")
+    staffing = staff_tier(t, build_policy([person("lee"), person("dana")], (t,)), "rita")
+    assert (staffing.approvers, staffing.wanted, staffing.required) == (("lee", "dana"), 3, 2)
+    assert staffing.short
 
 
 @pytest.mark.parametrize(
@@ -94,6 +94,13 @@ def test_route_step_counts_required_approvals(mode: ApprovalMode, required: int)
     assert step.sla == t.sla
 
 
-def test_mode_all_counts_only_the_eligible() -> None:
-    t = tier("t", ("lee", "dana", "rita"), ApprovalMode.all())
-    assert route_step(t, build_policy(PEOPLE, (t,)), "rita").required == 2
+def test_mode_all_replaces_members_barred_by_segregation_of_duties() -> None:
+    """An `all` tier needs as many approvals as it has members: the requester's place goes
+    to the backup, then to the requester's managers."""
+    t = tier("t", ("lee", "dana", "rita"), ApprovalMode.all(), ("max",))
+    step = route_step(t, build_policy(PEOPLE, (t,)), "rita")
+    assert (step.approvers, step.required, step.short) == (("lee", "dana", "max"), 3, False)
+
+    bare = tier("t", ("lee", "dana", "rita"), ApprovalMode.all())
+    step = route_step(bare, build_policy(PEOPLE, (bare,)), "rita")
+    assert (step.approvers, step.required) == (("lee", "dana", "boss"), 3)

@@ -116,7 +116,7 @@ async def test_approvals_lists_pending_cards_with_buttons(slack: SlackHarness) -
     pressed = [
         e["action_id"] for b in card["blocks"] if b["type"] == "actions" for e in b["elements"]
     ]
-    assert pressed == list(actions.ALL)
+    assert pressed == list(actions.DECISIONS)
 
 
 async def test_withdraw_from_slack(slack: SlackHarness) -> None:

@@ -12,6 +12,7 @@ from sqlalchemy import CursorResult, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncResult
 
 from handlers.clock import ManualClock
+from policy.lifecycle import AuditKind
 from storage import audit
 from storage.audit import GENESIS_HASH, AuditRecord, event_hash
 from storage.database import Database
@@ -110,7 +111,7 @@ async def test_chain_continues_across_transactions(db: Database, clock: ManualCl
 async def test_event_fields_round_trip(db: Database, clock: ManualClock) -> None:
     event = audit.AuditEvent(
         actor="bob",
-        action="step.approved",
+        action=AuditKind.STEP_APPROVED,
         case_ref="EXC-000042",
         step_id=7,
         rationale="within budget",

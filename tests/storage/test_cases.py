@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 from sqlalchemy.exc import IntegrityError
 
 from handlers.clock import ManualClock
+from policy.case import Case
 from storage.cases import (
     cases_requested_by,
     count_by_status,
@@ -18,11 +20,12 @@ from storage.cases import (
     find_by_idempotency_key,
     get_case,
     insert_decision,
+    load_case,
     open_steps_for,
     replace_assignments,
+    save_case,
     steps_for_case,
     update_case,
-    update_step,
 )
 from storage.database import Database
 from storage.records import Action, CaseRecord, CaseStatus, StepRecord, StepStatus
@@ -137,30 +140,33 @@ async def test_update_case_of_an_unknown_case_is_refused(db: Database, clock: Ma
     assert (await _case(db, case_id)).version == 1
 
 
-async def test_update_step_with_a_stale_version_changes_nothing(
+async def test_two_changes_saved_from_the_same_case_only_the_first_lands(
     db: Database, clock: ManualClock
 ) -> None:
+    """`save_case` compares and sets the case's version: a change made from a state someone
+    else has changed since is refused whole (nothing of it is written)."""
     async with db.transaction() as conn:
         case_id = await create_case(conn, clock.now(), steps=[new_step(1)])
-    stale = await _step(db, case_id)
-    clock.advance(timedelta(minutes=1))
+        before = await load_case(conn, case_id)
+    assert before is not None
+    step = before.steps[0]
+
+    def changed(status: StepStatus, required: int) -> Case:
+        new_step_ = replace(step, status=status, required=required, version=step.version + 1)
+        record = replace(before.record, version=before.record.version + 1)
+        return replace(before, record=record, steps=(new_step_,))
 
     async with db.transaction() as conn:
-        first = await update_step(
-            conn, stale, status=StepStatus.APPROVED.value, closed_at=clock.now()
-        )
-    after_first = await _step(db, case_id)
+        first = await save_case(conn, before, changed(StepStatus.APPROVED, 1))
     async with db.transaction() as conn:
-        second = await update_step(
-            conn, stale, status=StepStatus.REJECTED.value, closed_at=clock.now()
-        )
+        second = await save_case(conn, before, changed(StepStatus.REJECTED, 5))
 
-    assert first is True
-    assert second is False
-    assert await _step(db, case_id) == after_first
-    assert after_first.status is StepStatus.APPROVED
-    assert after_first.closed_at == clock.now()
-    assert after_first.version == 2
+    assert (first, second) == (True, False)
+    async with db.reading() as conn:
+        after = await load_case(conn, case_id)
+    assert after is not None
+    assert (after.steps[0].status, after.steps[0].required) == (StepStatus.APPROVED, 1)
+    assert after.record.version == 2
 
 
 async def test_concurrent_writers_with_the_same_stale_version_one_wins(

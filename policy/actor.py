@@ -1,0 +1,29 @@
+"""Who is acting: a person of the policy, or a system (the intake API, the scheduler)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    id: str  # a person id, or "system:<name>"
+    platform: str  # console | slack | teams | api | system
+    platform_user: str | None = None  # the platform's own id (Slack U..., Teams 29:...)
+
+    def trace(self) -> dict[str, str]:
+        """Audit data naming the platform account that acted, when there is one."""
+        return {"platform_user": self.platform_user} if self.platform_user else {}
+
+    @property
+    def is_person(self) -> bool:
+        return not self.id.startswith("system:")
+
+    @staticmethod
+    def system(name: str, platform: str = "system") -> Actor:
+        return Actor(f"system:{name}", platform)
+
+
+WORKFLOW = Actor.system("workflow")
+POLICY = Actor.system("policy")
+SCHEDULER = Actor.system("scheduler")
