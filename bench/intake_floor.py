@@ -27,13 +27,13 @@ from storage.records import case_ref
 INSERT_CASE = (
     "INSERT INTO cases (status, code, title, requester, amount, currency, request, outcome,"
     " rules, skipped_rules, flags, rationale_required, policy_version, source, external_id,"
-    " idempotency_key, request_hash, created_at, updated_at, closed_at, version)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)"
+    " idempotency_key, request_hash, created_at, updated_at, closed_at, version, due_at, basis)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)"
 )
 INSERT_STEP = (
     "INSERT INTO steps (case_id, position, tier, mode, required, status, opened_at, due_at,"
-    " closed_at, policy_version, version, next_action_at)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, 1, ?)"
+    " closed_at, policy_version, version, next_action_at, clock_started_at, former_approvers)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, 1, ?, ?, '[]')"
 )
 INSERT_ASSIGNMENT = (
     "INSERT INTO assignments (step_id, person, case_id, ordinal) VALUES (?, ?, ?, ?)"
@@ -83,6 +83,8 @@ async def floor_file(
                 at,
                 at,
                 at if tpl.closed else None,
+                None if tpl.due_after is None else sql_time(now + tpl.due_after),
+                tpl.basis,
             ),
         )
         case_id = cursor.lastrowid
@@ -108,6 +110,7 @@ async def floor_file(
                     due_at,
                     tpl.policy_version,
                     next_action,
+                    None if due_at is None else at,
                 ),
             )
             step_id = cursor.lastrowid

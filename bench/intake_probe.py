@@ -87,6 +87,8 @@ class CaseTemplate:
     rationale_required: int
     policy_version: str
     closed: bool
+    due_after: timedelta | None  # the case's own due time (its code's SLA) after filing
+    basis: str
     steps: tuple[StepTemplate, ...]
     events: tuple[EventTemplate, ...]
     messages: tuple[MessageTemplate, ...]
@@ -96,7 +98,7 @@ def _template(db: sqlite3.Connection, case_id: int) -> CaseTemplate:
     ref = case_ref(case_id)
     row = db.execute(
         "SELECT status, outcome, rules, skipped_rules, flags, rationale_required, policy_version,"
-        " closed_at, created_at FROM cases WHERE id = ?",
+        " closed_at, created_at, due_at, basis FROM cases WHERE id = ?",
         (case_id,),
     ).fetchone()
     people: dict[int, list[str]] = {}
@@ -168,6 +170,8 @@ def _template(db: sqlite3.Connection, case_id: int) -> CaseTemplate:
         rationale_required=row[5],
         policy_version=row[6],
         closed=row[7] is not None,
+        due_after=None if row[9] is None else parse_sql_time(row[9]) - parse_sql_time(row[8]),
+        basis=row[10],
         steps=tuple(steps),
         events=tuple(events),
         messages=tuple(messages),

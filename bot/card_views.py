@@ -9,6 +9,7 @@ from cards import actions
 from cards.view import Button, CardView, Fact, HistoryLine, RuleLine, StepLine
 from handlers.people import name_of, names_of
 from handlers.queries import CaseDetails
+from policy.audit_data import AuditData
 from policy.case import Case
 from policy.case_records import Basis
 from policy.lifecycle import ESCALATION_KINDS, Action, AuditKind, StepStatus
@@ -97,37 +98,34 @@ _HISTORY_VERBS = {
 ESCALATION_ACTIONS = frozenset(kind.value for kind in ESCALATION_KINDS)
 
 
-def _people(policy: Policy, value: object) -> str:
-    people = [str(p) for p in value] if isinstance(value, list) else []
-    return names_of(policy, people) or "nobody"
+def _people(policy: Policy, people: tuple[str, ...] | None) -> str:
+    return names_of(policy, people or ()) or "nobody"
 
 
 def _escalation_text(policy: Policy, kind: AuditKind, event: AuditRecord) -> str:
-    data = event.data
-    tier = data.get("tier")
+    data = AuditData.read(event.data)
+    tier = data.tier
     because = f": {event.rationale}" if event.rationale else ""
     match kind:
         case AuditKind.STEP_REMINDED:
-            note = f" ({data['note']})" if data.get("note") else ""
-            return (
-                f"reminder {data.get('reminder')} to {_people(policy, data.get('approvers'))}{note}"
-            )
+            note = f" ({data.note})" if data.note else ""
+            return f"reminder {data.reminder} to {_people(policy, data.approvers)}{note}"
         case AuditKind.STEP_ESCALATED:
             return (
-                f"{tier} overdue: escalated to {_people(policy, data.get('managers'))}, "
-                f"who may decide for {_people(policy, data.get('approvers'))}"
+                f"{tier} overdue: escalated to {_people(policy, data.managers)}, "
+                f"who may decide for {_people(policy, data.approvers)}"
             )
         case AuditKind.STEP_REROUTED:
-            return f"{tier} rerouted to {_people(policy, data.get('to'))}{because}"
+            return f"{tier} rerouted to {_people(policy, data.to)}{because}"
         case AuditKind.STEP_REASSIGNED:
             # "Lee Park handed category-lead to Dana Reyes", and for someone else's place,
             # whose it was.
-            handed = _people(policy, data.get("from"))
-            mine = data.get("from") == [event.actor]
+            handed = _people(policy, data.from_)
+            mine = data.from_ == (event.actor,)
             whose = "" if mine else f" from {handed}"
             return (
                 f"{name_of(policy, event.actor)} handed {tier}{whose} to "
-                f"{_people(policy, data.get('to'))}{because}"
+                f"{_people(policy, data.to)}{because}"
             )
         case AuditKind.STEP_UNSTAFFED | AuditKind.STEP_SHORT_STAFFED:
             return event.rationale or f"{tier} is short of approvers"
@@ -139,26 +137,26 @@ _SYSTEM_ENDINGS = (AuditKind.CASE_APPROVED, AuditKind.CASE_REJECTED, AuditKind.C
 
 
 def _history_text(policy: Policy, event: AuditRecord) -> str | None:
-    data = event.data
+    data = AuditData.read(event.data)
     kind = AuditKind.read(event.action)
     if kind is None or kind.is_refusal or kind is AuditKind.POLICY_EVALUATED:
         return None  # refusals stay in the audit log; cards show what happened to the case
     if kind in ESCALATION_KINDS:
         return _escalation_text(policy, kind, event)
     if kind is AuditKind.STEP_OPENED:
-        return f"{data.get('tier')} opened for {names_of(policy, data.get('approvers', []))}"
+        return f"{data.tier} opened for {names_of(policy, data.approvers or ())}"
     if kind is AuditKind.STEP_APPROVED:
-        return f"{data.get('tier')} complete"
+        return f"{data.tier} complete"
     if kind in _SYSTEM_ENDINGS and event.actor.startswith("system:"):
         by_policy = " by policy" if event.actor == "system:policy" else ""
         reason = f": {event.rationale}" if event.rationale else ""
         return f"case {kind.value.removeprefix('case.')}{by_policy}{reason}"
     verb = _HISTORY_VERBS.get(kind, kind.value)
     text = f"{name_of(policy, event.actor)} {verb}"
-    if data.get("tier"):
-        text += f" ({data['tier']})"
-    if data.get("on_behalf_of"):
-        text += f" on behalf of {name_of(policy, data['on_behalf_of'])}"
+    if data.tier:
+        text += f" ({data.tier})"
+    if data.on_behalf_of:
+        text += f" on behalf of {name_of(policy, data.on_behalf_of)}"
     if event.rationale:
         text += f": {event.rationale}"
     return text
@@ -192,7 +190,7 @@ def _notice(
     handed_on = any(
         event.step_id == step.id
         and event.action in (AuditKind.STEP_REROUTED, AuditKind.STEP_REASSIGNED)
-        and viewer in event.data.get("from", [])
+        and viewer in (AuditData.read(event.data).from_ or ())
         for event in history
     )
     if handed_on and viewer not in step.approvers:

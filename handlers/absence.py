@@ -27,6 +27,7 @@ from handlers.context import Actor, Services
 from handlers.errors import Conflict, InvalidRequest, NotAllowed, NotFound
 from handlers.people import name_of
 from handlers.unit import change_case
+from policy.audit_data import AuditData
 from policy.case import Case, Verdict
 from policy.case_changes import hand_over
 from policy.case_draft import Change
@@ -127,7 +128,7 @@ async def go_away(svc: Services, actor: Actor, cmd: GoAway) -> AbsenceResult:
                     action=AuditKind.PERSON_AWAY,
                     platform=actor.platform,
                     policy_version=policy.version,
-                    data={"until": cmd.until.isoformat(), "delegate": delegate.id},
+                    data=AuditData(until=cmd.until.isoformat(), delegate=delegate.id).to_json(),
                 )
             ],
             now,

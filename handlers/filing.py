@@ -14,6 +14,7 @@ from handlers.context import Actor, Services
 from handlers.errors import InvalidRequest, NotAllowed
 from handlers.people import names_of
 from policy.actor import POLICY
+from policy.audit_data import AuditData
 from policy.case import Case
 from policy.case_draft import Draft
 from policy.case_flow import Opening, announce_opening, case_due_at
@@ -202,17 +203,16 @@ async def _announce(
 ) -> None:
     """The audit events and messages of a new case."""
     draft = Draft(Case(case, (first,) if first else (), ()), policy, now)
-    draft.event(actor, AuditKind.CASE_FILED, requester=case.requester)
-    draft.event(
-        POLICY,
-        AuditKind.POLICY_EVALUATED,
+    draft.event(actor, AuditKind.CASE_FILED, data=AuditData(requester=case.requester))
+    evaluated = AuditData(
         outcome=evaluation.outcome.value,
         basis=evaluation.basis,
-        fired=[hit.rule_id for hit in evaluation.fired],
-        skipped=[skip.rule_id for skip in evaluation.skipped],
-        flags=list(evaluation.flags),
-        route=[{"tier": s.tier, "approvers": list(s.approvers)} for s in evaluation.route],
+        fired=tuple(hit.rule_id for hit in evaluation.fired),
+        skipped=tuple(skip.rule_id for skip in evaluation.skipped),
+        flags=evaluation.flags,
+        route=tuple({"tier": s.tier, "approvers": list(s.approvers)} for s in evaluation.route),
     )
+    draft.event(POLICY, AuditKind.POLICY_EVALUATED, data=evaluated)
     if first is not None:
         route = evaluation.route[0]
         staffing = Staffing(route.approvers, route.required, route.wanted)

@@ -208,7 +208,7 @@ class Case:
         barred = self.barred(step)
         principals = [a for a in step.approvers if _delegate(policy, a) == actor]
         for principal in principals:
-            if principal not in barred:
+            if principal not in barred and actor not in barred:
                 return Permission(Verdict.ALLOWED, on_behalf_of=principal)
         if principals:
             return _refuse(

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from policy.actor import Actor
+from policy.audit_data import AuditData
 from policy.case import Case
 from policy.case_draft import Change, Draft
 from policy.case_flow import end_case, tier_of
@@ -34,8 +35,8 @@ def refusal(
     assert kind.is_refusal
     draft = Draft(case, policy, now)
     step = case.current_step if kind is AuditKind.DECISION_REFUSED else None
-    data = {"reason": reason, **({"attempted": attempted.value} if attempted else {})}
-    draft.event(actor, kind, step, rationale=rationale, **data)
+    data = AuditData(reason=reason, attempted=attempted.value if attempted else None)
+    draft.event(actor, kind, step, rationale=rationale, data=data)
     return Change(case, tuple(draft.events), (), reason, refused=True)
 
 
@@ -116,7 +117,8 @@ def end_by_person(
     assert status in (CaseStatus.WITHDRAWN, CaseStatus.REVOKED)
     draft = Draft(case, policy, now)
     end_case(draft, status)
-    draft.event(actor, CASE_ENDING[status], rationale=reason, previous_status=case.status.value)
+    previous = AuditData(previous_status=case.status.value)
+    draft.event(actor, CASE_ENDING[status], rationale=reason, data=previous)
     draft.update_cards()
     if actor.id != case.requester:
         why = f": {reason}" if reason else "."
@@ -148,7 +150,7 @@ def hand_over(
         AuditKind.STEP_REASSIGNED,
         handed,
         rationale=reason,
-        **{"from": [from_person], "to": [to_person]},
+        data=AuditData(from_=(from_person,), to=(to_person,)),
     )
     note = (
         f"{case.what}: {name_of(policy, from_person)}'s {step.tier} step is now with "

@@ -13,10 +13,11 @@ from datetime import datetime
 from typing import Any
 
 from policy.actor import Actor
+from policy.audit_data import AuditData
 from policy.case import Case
 from policy.case_records import DecisionRecord, StepRecord
 from policy.effects import AuditEvent, MessageKind, OutgoingMessage
-from policy.lifecycle import AuditKind
+from policy.lifecycle import Action, AuditKind
 from policy.model import Policy
 
 
@@ -57,8 +58,28 @@ class Draft:
     def set_case(self, **changes: Any) -> None:
         self.record = replace(self.record, **changes)
 
-    def add_vote(self, vote: DecisionRecord) -> None:
-        self.votes.append(vote)
+    def add_vote(
+        self,
+        step: StepRecord,
+        actor: Actor,
+        action: Action,
+        rationale: str | None,
+        on_behalf_of: str | None = None,
+    ) -> None:
+        """A vote on `step`, written by storage (its id is 0 until then)."""
+        self.votes.append(
+            DecisionRecord(
+                id=0,
+                case_id=self.record.id,
+                step_id=step.id,
+                person=actor.id,
+                on_behalf_of=on_behalf_of,
+                action=action,
+                rationale=rationale,
+                platform=actor.platform,
+                at=self.now,
+            )
+        )
 
     # --- what it writes -------------------------------------------------------------------
 
@@ -68,10 +89,13 @@ class Draft:
         kind: AuditKind,
         step: StepRecord | None = None,
         rationale: str | None = None,
-        **data: Any,
+        data: AuditData | None = None,
     ) -> None:
-        if step is not None:
-            data = {"tier": step.tier, **data}
+        facts = replace(
+            data or AuditData(),
+            tier=step.tier if step is not None else None,
+            platform_user=actor.platform_user,
+        )
         self.events.append(
             AuditEvent(
                 actor=actor.id,
@@ -83,7 +107,7 @@ class Draft:
                 if step is not None
                 else self.record.policy_version,
                 platform=actor.platform,
-                data={**data, **actor.trace()},
+                data=facts.to_json(),
             )
         )
 
@@ -102,7 +126,21 @@ class Draft:
         if not any(m.kind is MessageKind.UPDATE_CARDS for m in self.messages):
             self.messages.append(OutgoingMessage(MessageKind.UPDATE_CARDS, self.record.id))
 
+    def ordered_messages(self) -> tuple[OutgoingMessage, ...]:
+        """The messages, with the update of existing cards before any new card is posted:
+        a card posted in this change already shows its state, so updating it right after
+        would show the same card twice."""
+        messages = list(self.messages)
+        update = next((m for m in messages if m.kind is MessageKind.UPDATE_CARDS), None)
+        first_post = next(
+            (i for i, m in enumerate(messages) if m.kind is MessageKind.POST_CARD), None
+        )
+        if update is not None and first_post is not None and messages.index(update) > first_post:
+            messages.remove(update)
+            messages.insert(first_post, update)
+        return tuple(messages)
+
     def finish(self, note: str = "") -> Change:
         """The change, with the case's version moved on (storage compares and sets it)."""
         self.record = replace(self.record, version=self.record.version + 1, updated_at=self.now)
-        return Change(self.case, tuple(self.events), tuple(self.messages), note)
+        return Change(self.case, tuple(self.events), self.ordered_messages(), note)

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from policy.actor import SCHEDULER, WORKFLOW, Actor
+from policy.audit_data import AuditData
 from policy.calendar import add_business_time
 from policy.case import Case, Permission
 from policy.case_draft import Change, Draft
-from policy.case_records import DecisionRecord, StepRecord
+from policy.case_records import StepRecord
 from policy.lifecycle import CASE_ENDING, VOTE_KIND, Action, AuditKind, CaseStatus, StepStatus
 from policy.model import ApprovalMode, Policy, Tier
 from policy.names import admins, name_of, names_of
@@ -70,9 +71,9 @@ def announce_opening(draft: Draft, step: StepRecord, opening: Opening, opener: A
         opener,
         AuditKind.STEP_OPENED,
         step,
-        approvers=list(staffing.approvers),
-        required=staffing.required,
-        wanted=staffing.wanted,
+        data=AuditData(
+            approvers=staffing.approvers, required=staffing.required, wanted=staffing.wanted
+        ),
     )
     draft.cards(staffing.approvers)
     what = f"{case.ref} ({case.title})"
@@ -88,7 +89,7 @@ def announce_opening(draft: Draft, step: StepRecord, opening: Opening, opener: A
         people = names_of(policy, staffing.approvers)
         text = (
             f"{what}: {step.tier} asks for {staffing.wanted} approvals but only "
-            f"{len(staffing.approvers)} people may decide it ({people}), "
+            f"{_people_count(len(staffing.approvers))} may decide it ({people}), "
             f"so it needs {staffing.required}."
         )
         draft.event(
@@ -96,10 +97,13 @@ def announce_opening(draft: Draft, step: StepRecord, opening: Opening, opener: A
             AuditKind.STEP_SHORT_STAFFED,
             step,
             rationale=text,
-            wanted=staffing.wanted,
-            required=staffing.required,
+            data=AuditData(wanted=staffing.wanted, required=staffing.required),
         )
         draft.notify(admins(policy), text)
+
+
+def _people_count(count: int) -> str:
+    return "1 person" if count == 1 else f"{count} people"
 
 
 def open_step(
@@ -208,27 +212,17 @@ def cast_vote(
     assert permission.allowed
     assert action in VOTE_KIND
     draft = Draft(case, policy, now)
-    draft.add_vote(
-        DecisionRecord(
-            id=0,
-            case_id=case.id,
-            step_id=step.id,
-            person=actor.id,
-            on_behalf_of=permission.on_behalf_of,
-            action=action,
-            rationale=rationale,
-            platform=actor.platform,
-            at=now,
-        )
-    )
+    draft.add_vote(step, actor, action, rationale, permission.on_behalf_of)
     draft.event(
         actor,
         VOTE_KIND[action],
         step,
         rationale=rationale,
-        on_behalf_of=permission.on_behalf_of,
-        # A manager stepping in on an escalated step, rather than a delegate.
-        **({"as_manager": True} if permission.as_manager else {}),
+        data=AuditData(
+            on_behalf_of=permission.on_behalf_of,
+            # A manager stepping in on an escalated step, rather than a delegate.
+            as_manager=True if permission.as_manager else None,
+        ),
     )
     verb = "approved" if action is Action.APPROVE else "rejected"
     if action is Action.REJECT:
@@ -255,23 +249,10 @@ def settle_by_policy(
     """Close `step` as approved or rejected however many votes it has (`on_timeout: approve`
     or `reject`): a decision by policy, recorded as the scheduler's."""
     draft = Draft(case, policy, now)
-    draft.add_vote(
-        DecisionRecord(
-            id=0,
-            case_id=case.id,
-            step_id=step.id,
-            person=SCHEDULER.id,
-            on_behalf_of=None,
-            action=action,
-            rationale=reason,
-            platform=SCHEDULER.platform,
-            at=now,
-        )
-    )
-    draft.event(
-        SCHEDULER, AuditKind.STEP_TIMED_OUT, step, rationale=reason, on_timeout=action.value
-    )
-    draft.event(SCHEDULER, VOTE_KIND[action], step, rationale=reason, on_timeout=True)
+    draft.add_vote(step, SCHEDULER, action, reason)
+    timed_out = AuditData(on_timeout=action.value)
+    draft.event(SCHEDULER, AuditKind.STEP_TIMED_OUT, step, rationale=reason, data=timed_out)
+    draft.event(SCHEDULER, VOTE_KIND[action], step, rationale=reason, data=timed_out)
     if action is Action.REJECT:
         _reject_step(draft, step, SCHEDULER.id, reason)
         return draft.finish()

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from policy.actor import SCHEDULER
+from policy.audit_data import AuditData
 from policy.case import Case
 from policy.case_draft import Change, Draft
 from policy.case_flow import end_case, settle_by_policy, tier_of
@@ -79,16 +80,14 @@ def _remind(draft: Draft, step: StepRecord, tier: Tier, note: str | None = None)
     awaited = case.awaited(step)
     number = step.reminders_sent + 1
     due = f", due {at_text(step.due_at)}" if step.due_at is not None else ""
-    extra = {"note": note} if note else {}
     draft.set_step(
         step,
         reminders_sent=number,
         next_action_at=_next_wake(draft, step, tier),
         **({"escalated_at": draft.now} if note else {}),
     )
-    draft.event(
-        SCHEDULER, AuditKind.STEP_REMINDED, step, approvers=list(awaited), reminder=number, **extra
-    )
+    reminded = AuditData(approvers=awaited, reminder=number, note=note)
+    draft.event(SCHEDULER, AuditKind.STEP_REMINDED, step, data=reminded)
     draft.notify(
         awaited,
         f"Reminder: {case.what} is waiting for your decision at {step.tier}{due}. "
@@ -114,9 +113,7 @@ def _escalate(draft: Draft, step: StepRecord, tier: Tier) -> None:
         SCHEDULER,
         AuditKind.STEP_ESCALATED,
         step,
-        approvers=list(awaited),
-        managers=list(managers),
-        after_reminders=count,
+        data=AuditData(approvers=awaited, managers=managers, after_reminders=count),
     )
     draft.cards(managers)
     draft.notify(
@@ -148,9 +145,8 @@ def _timeout(draft: Draft, step: StepRecord, tier: Tier, away: Mapping[str, str]
         case OnTimeout.EXPIRE:
             reason = f"No decision within {sla_text(policy, tier)}: the policy lets it expire."
             end_case(draft, CaseStatus.EXPIRED)
-            draft.event(
-                SCHEDULER, AuditKind.STEP_TIMED_OUT, step, rationale=reason, on_timeout="expire"
-            )
+            expired = AuditData(on_timeout=OnTimeout.EXPIRE.value)
+            draft.event(SCHEDULER, AuditKind.STEP_TIMED_OUT, step, rationale=reason, data=expired)
             draft.event(SCHEDULER, AuditKind.CASE_EXPIRED, step, rationale=reason)
             draft.update_cards()
             draft.notify([case.requester], f"{case.what} expired. {reason}")
@@ -201,9 +197,7 @@ def _reroute(draft: Draft, step: StepRecord, tier: Tier, away: Mapping[str, str]
         AuditKind.STEP_REROUTED,
         step,
         rationale=why,
-        **{"from": list(step.approvers), "to": list(targets)},
-        level=level,
-        required=required,
+        data=AuditData(from_=step.approvers, to=targets, level=level, required=required),
     )
     to = names_of(policy, targets)
     draft.cards(targets)
@@ -215,9 +209,8 @@ def _reroute(draft: Draft, step: StepRecord, tier: Tier, away: Mapping[str, str]
             f"{case.what}: {step.tier} needed {step.required} approvals, but only "
             f"{len(targets)} more people may decide it ({to}), so it now needs {required}."
         )
-        draft.event(
-            SCHEDULER, AuditKind.STEP_SHORT_STAFFED, step, rationale=short, required=required
-        )
+        lowered = AuditData(required=required)
+        draft.event(SCHEDULER, AuditKind.STEP_SHORT_STAFFED, step, rationale=short, data=lowered)
         draft.notify(admins(policy), short)
     draft.update_cards()
 
@@ -245,9 +238,7 @@ def _nobody_further(
         AuditKind.STEP_TIMED_OUT,
         step,
         rationale=text,
-        on_timeout="escalate",
-        level=level,
-        rerouted=False,
+        data=AuditData(on_timeout=OnTimeout.ESCALATE.value, level=level, rerouted=False),
     )
     draft.notify([case.requester, *(a for a in admins(policy) if a not in barred)], text)
     draft.update_cards()

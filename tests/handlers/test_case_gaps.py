@@ -128,6 +128,9 @@ async def test_a_reassignment_sends_the_card_once_and_reads_plainly(services: Se
 
     new = (await outbox_rows(services.db))[seen:]
     assert [kind for kind, who, _ in new if who == "carl"] == ["post_card", "notify"]
+    # the other cards are updated before carl's is posted, so his is not updated right after
+    kinds = [kind for kind, _, _ in new]
+    assert kinds.index("update_cards") < kinds.index("post_card")
     card = build_card_view(services.policy, await case_details(services, case.id), "carl")
     assert any(
         "Dana Reyes handed category-lead to Carl Chief: I am at a trade fair" in h.text

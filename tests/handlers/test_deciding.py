@@ -1,3 +1,7 @@
+"""Deciding through the handler and a real database: what is stored and audited. Who may
+decide what (N-of-M, `all`, delegates, segregation of duties) is the case model's, tested
+pure in tests/policy/test_sod.py, test_case_questions.py and test_case_transitions.py."""
+
 from __future__ import annotations
 
 import pytest
@@ -84,48 +88,6 @@ async def test_someone_not_assigned_is_refused_and_the_refusal_audited(services:
         await approve(services, "carl", case.id)
     assert "not an approver" in refused.value.message
     assert (await case_details(services, case.id)).history[-1].action == "decision.refused"
-
-
-async def test_nobody_approves_two_steps_of_one_case(services: Services) -> None:
-    # dual-control (2 of lee, dana, maria) then finance-director (maria, backup carl)
-    case = (await file(services, details={"route": "dual"})).case
-    assert "1 of 2" in await approve(services, "maria", case.id)
-    assert "moves on to finance-director" in await approve(services, "lee", case.id)
-    details = await case_details(services, case.id)
-    assert details.steps[1].approvers == ("carl",)  # maria decided dual-control already
-
-    with pytest.raises(NotAllowed):
-        await approve(services, "maria", case.id)
-
-
-async def test_a_number_mode_needs_that_many_distinct_approvals(services: Services) -> None:
-    case = (await file(services, details={"route": "dual"})).case
-
-    message = await approve(services, "lee", case.id)
-
-    assert "1 of 2 approvals" in message
-    assert (await case_details(services, case.id)).steps[0].status is StepStatus.OPEN
-    with pytest.raises(NotAllowed):
-        await approve(services, "lee", case.id)  # a second vote by the same person
-    await approve(services, "dana", case.id)
-    assert (await case_details(services, case.id)).steps[0].status is StepStatus.APPROVED
-
-
-async def test_mode_all_needs_every_approver(services: Services) -> None:
-    case = (await file(services, details={"route": "all"})).case
-    await approve(services, "dana", case.id)
-    assert (await case_details(services, case.id)).case.status is CaseStatus.PENDING
-    await approve(services, "lee", case.id)
-    assert (await case_details(services, case.id)).case.status is CaseStatus.APPROVED
-
-
-async def test_a_delegate_receives_and_decides_the_step(services: Services) -> None:
-    case = (await file(services, details={"route": "stand-in"})).case
-    details = await case_details(services, case.id)
-    assert details.steps[0].approvers == ("sam",)
-
-    await approve(services, "sam", case.id)
-    assert (await case_details(services, case.id)).case.status is CaseStatus.APPROVED
 
 
 async def test_a_stale_card_cannot_decide_a_later_step(services: Services) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,12 +14,13 @@ from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
 from sqlalchemy import func, select
 
-from bot.serve import Runtime
+from bot.serve import Runtime, build_runtime
+from bot.settings import load_settings
 from cards import actions
 from handlers.context import Services
 from handlers.queries import CaseDetails, case_details
 from storage.tables import outbox
-from tests.slack.fake_slack_api import FakeSlackAPI, Message
+from tests.slack.fake_slack_api import BOT_TOKEN, FakeSlackAPI, Message
 from tests.slack.signing import (
     FORM,
     JSON,
@@ -164,3 +166,26 @@ async def eventually(
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(0.02)
+
+
+@asynccontextmanager
+async def slack_for(services: Services, fake: FakeSlackAPI) -> AsyncIterator[SlackHarness]:
+    """The real server with Slack mounted, talking to `fake`, for `services`' policy."""
+    settings = load_settings(
+        {
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": fake.url,
+            "APPROVALS_API_TOKEN": API_TOKEN,
+        }
+    )
+    runtime = build_runtime(services, settings)
+    server = TestServer(runtime.app, host="127.0.0.1", port=0)
+    await server.start_server()
+    await runtime.start()
+    try:
+        async with ClientSession(base_url=str(server.make_url("/"))) as http:
+            yield SlackHarness(services, runtime, server, fake, http)
+    finally:
+        await runtime.stop()
+        await server.close()

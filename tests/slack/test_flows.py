@@ -9,8 +9,6 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
-from aiohttp import ClientSession
-from aiohttp.test_utils import TestServer
 
 from bot.serve import build_runtime
 from bot.settings import load_settings
@@ -23,7 +21,13 @@ from policy.request import ExceptionRequest
 from storage import audit
 from storage.records import CaseStatus, StepStatus
 from tests.slack.fake_slack_api import BOT_TOKEN, FakeSlackAPI
-from tests.slack.harness import API_TOKEN, SECRET, SlackHarness, buttons_of, eventually
+from tests.slack.harness import (
+    SECRET,
+    SlackHarness,
+    buttons_of,
+    eventually,
+    slack_for,
+)
 from tests.slack.signing import block_actions_payload, interaction_body
 
 ACK_BUDGET_SECONDS = 1.5  # well inside Slack's 3 seconds, even on a loaded test machine
@@ -31,22 +35,8 @@ ACK_BUDGET_SECONDS = 1.5  # well inside Slack's 3 seconds, even on a loaded test
 
 @pytest.fixture
 async def slack(services: Services, fake_slack: FakeSlackAPI) -> AsyncIterator[SlackHarness]:
-    settings = load_settings(
-        {
-            "SLACK_BOT_TOKEN": BOT_TOKEN,
-            "SLACK_SIGNING_SECRET": SECRET,
-            "SLACK_API_URL": fake_slack.url,
-            "APPROVALS_API_TOKEN": API_TOKEN,
-        }
-    )
-    runtime = build_runtime(services, settings)
-    server = TestServer(runtime.app, host="127.0.0.1", port=0)
-    await server.start_server()
-    await runtime.start()
-    async with ClientSession(base_url=str(server.make_url("/"))) as http:
-        yield SlackHarness(services, runtime, server, fake_slack, http)
-    await runtime.stop()
-    await server.close()
+    async with slack_for(services, fake_slack) as harness:
+        yield harness
 
 
 async def test_file_card_click_modal_decision_update_and_requester_dm(slack: SlackHarness) -> None:

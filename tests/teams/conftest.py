@@ -16,13 +16,20 @@ TEAMS_OPENID_METADATA_URL=fake_openid.metadata_url.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 import pytest
 
+from handlers.clock import ManualClock
+from handlers.context import Services
+from storage.database import Database
 from tests.teams.activities import TeamsActivities
 from tests.teams.fake_connector import FakeConnector
 from tests.teams.fake_openid import FakeOpenID
 from tests.teams.fake_token import FakeTokenEndpoint
+
+if TYPE_CHECKING:  # the harness imports this module's constants, so it is imported lazily
+    from tests.teams.harness import TeamsHarness
 
 APP_ID = "0b6fe6d1-fece-44f7-9a48-56465e2d5ab8"
 APP_PASSWORD = "fake-app-password~0123456789"
@@ -57,3 +64,34 @@ async def fake_connector(fake_token: FakeTokenEndpoint) -> AsyncIterator[FakeCon
 @pytest.fixture
 def teams_activities(fake_connector: FakeConnector) -> TeamsActivities:
     return TeamsActivities(service_url=fake_connector.url, app_id=APP_ID, tenant_id=TENANT_ID)
+
+
+@pytest.fixture
+def teams_services(db: Database, clock: ManualClock) -> Services:
+    """The services the Teams harness runs; a test module may override it (another policy)."""
+    from tests.teams.harness import teams_policy
+
+    return Services(db=db, policy=teams_policy(), clock=clock)
+
+
+@pytest.fixture
+async def teams(
+    teams_services: Services,
+    fake_openid: FakeOpenID,
+    fake_token: FakeTokenEndpoint,
+    fake_connector: FakeConnector,
+    teams_activities: TeamsActivities,
+) -> AsyncIterator[TeamsHarness]:
+    from tests.teams.harness import RITA, TeamsHarness, running, served, settings_for
+
+    async with (
+        running(teams_services, settings_for(fake_openid, fake_token)) as runtime,
+        served(runtime) as http,
+    ):
+        harness = TeamsHarness(
+            teams_services, runtime, http, fake_openid, fake_connector, fake_token, teams_activities
+        )
+        # Rita installs the app: the bot learns the service URL and her chat.
+        status, _ = await harness.send(teams_activities.installation(RITA))
+        assert status == 200
+        yield harness

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from bot.serve import Runtime, build_runtime
 from bot.settings import load_settings
+from cards import actions
 from handlers.context import Services
 from handlers.queries import CaseDetails, case_details
 from policy.loader import parse_policy
@@ -161,3 +162,11 @@ async def served(runtime: Runtime) -> AsyncIterator[ClientSession]:
             yield http
     finally:
         await server.close()
+
+
+def buttons_of(card: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        a["verb"]: a["data"]
+        for a in card.get("actions", [])
+        if a.get("type") == "Action.Execute" and a.get("verb") in actions.ALL
+    }

@@ -3,68 +3,25 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 import cards.teams as teams_cards
 from cards import actions
-from handlers.clock import ManualClock
-from handlers.context import Services
 from storage import audit
-from storage.database import Database
 from storage.records import CaseStatus, StepStatus
-from tests.teams.activities import TeamsActivities, TeamsUser
+from tests.teams.activities import TeamsUser
 from tests.teams.conftest import APP_ID
-from tests.teams.fake_connector import FakeConnector
-from tests.teams.fake_openid import CLOCK_SKEW_SECONDS, FakeOpenID
-from tests.teams.fake_token import FakeTokenEndpoint
+from tests.teams.fake_openid import CLOCK_SKEW_SECONDS
 from tests.teams.harness import (
     DANA,
     MARIA,
     RITA,
     STRANGER,
     TeamsHarness,
-    running,
-    served,
-    settings_for,
-    teams_policy,
+    buttons_of,
 )
-
-
-@pytest.fixture
-def teams_services(db: Database, clock: ManualClock) -> Services:
-    return Services(db=db, policy=teams_policy(), clock=clock)
-
-
-@pytest.fixture
-async def teams(
-    teams_services: Services,
-    fake_openid: FakeOpenID,
-    fake_token: FakeTokenEndpoint,
-    fake_connector: FakeConnector,
-    teams_activities: TeamsActivities,
-) -> AsyncIterator[TeamsHarness]:
-    async with (
-        running(teams_services, settings_for(fake_openid, fake_token)) as runtime,
-        served(runtime) as http,
-    ):
-        harness = TeamsHarness(
-            teams_services, runtime, http, fake_openid, fake_connector, fake_token, teams_activities
-        )
-        # Rita installs the app: the bot learns the service URL and her chat.
-        status, _ = await harness.send(teams_activities.installation(RITA))
-        assert status == 200
-        yield harness
-
-
-def _buttons(card: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {
-        a["verb"]: a["data"]
-        for a in card.get("actions", [])
-        if a.get("type") == "Action.Execute" and a.get("verb") in actions.ALL
-    }
 
 
 def _card_of(response: dict[str, Any] | None) -> dict[str, Any]:
@@ -90,10 +47,10 @@ async def test_file_card_execute_decision_update_and_requester_dm(teams: TeamsHa
 
     [dana_card] = await teams.cards_for("dana")  # the bot opened dana's chat itself
     assert ref in json.dumps(dana_card)
-    assert set(_buttons(dana_card)) == set(actions.DECISIONS)
+    assert set(buttons_of(dana_card)) == set(actions.DECISIONS)
     assert dana_card["refresh"]["userIds"] == [DANA.aad_object_id]
-    answered = await _press(teams, DANA, actions.APPROVE, _buttons(dana_card)[actions.APPROVE])
-    assert _buttons(answered) == {}  # the invoke is answered with the updated card
+    answered = await _press(teams, DANA, actions.APPROVE, buttons_of(dana_card)[actions.APPROVE])
+    assert buttons_of(answered) == {}  # the invoke is answered with the updated card
     await teams.settle()
 
     details = await teams.details(ref)
@@ -102,7 +59,7 @@ async def test_file_card_execute_decision_update_and_requester_dm(teams: TeamsHa
     vote = next(e for e in details.history if e.action == "decision.approved")
     assert vote.data["platform_user"] == DANA.id
     [maria_card] = await teams.cards_for("maria")
-    await _press(teams, MARIA, actions.APPROVE, _buttons(maria_card)[actions.APPROVE], "ok")
+    await _press(teams, MARIA, actions.APPROVE, buttons_of(maria_card)[actions.APPROVE], "ok")
     await teams.settle()
 
     assert (await teams.details(ref)).case.status is CaseStatus.APPROVED
@@ -115,7 +72,7 @@ async def test_file_card_execute_decision_update_and_requester_dm(teams: TeamsHa
         if activity.cards
     ]
     assert posted[0].updates >= 1
-    assert _buttons((await teams.cards_for("dana"))[0]) == {}
+    assert buttons_of((await teams.cards_for("dana"))[0]) == {}
     async with teams.services.db.reading() as conn:
         assert (await audit.verify(conn)).ok
 
@@ -125,17 +82,17 @@ async def test_a_missing_rationale_comes_back_on_the_card(teams: TeamsHarness) -
     await teams.settle()
     [card] = await teams.cards_for("dana")
 
-    answered = await _press(teams, DANA, actions.REJECT, _buttons(card)[actions.REJECT], "  ")
+    answered = await _press(teams, DANA, actions.REJECT, buttons_of(card)[actions.REJECT], "  ")
 
     assert "rationale" in json.dumps(answered).lower()
-    assert set(_buttons(answered)) == set(actions.DECISIONS)  # still decidable
+    assert set(buttons_of(answered)) == set(actions.DECISIONS)  # still decidable
     assert (await teams.details(ref)).decisions == []
 
 
 async def test_presses_that_are_not_allowed_change_nothing(teams: TeamsHarness) -> None:
     ref = await teams.file()
     await teams.settle()
-    data = _buttons((await teams.cards_for("dana"))[0])[actions.APPROVE]
+    data = buttons_of((await teams.cards_for("dana"))[0])[actions.APPROVE]
 
     as_requester = await _press(teams, RITA, actions.APPROVE, data)
     as_stranger = await _press(teams, STRANGER, actions.APPROVE, data)
@@ -168,7 +125,7 @@ async def test_every_wrong_token_is_refused_and_changes_nothing(
 ) -> None:
     ref = await teams.file()
     await teams.settle()
-    data = _buttons((await teams.cards_for("dana"))[0])[actions.APPROVE]
+    data = buttons_of((await teams.cards_for("dana"))[0])[actions.APPROVE]
     activity = teams.activities.invoke(DANA, verb=actions.APPROVE, data=data)
     token = teams.openid.mint(app_id=APP_ID, service_url=activity["serviceUrl"], **wrong)
 
@@ -263,11 +220,11 @@ async def test_a_teams_user_is_found_by_the_email_teams_reports(teams: TeamsHarn
     teams.connector.add_profile(lee.id, email="lee@acme.example", name="Lee Park")
     ref = await teams.file()
     await teams.settle()
-    data = _buttons((await teams.cards_for("dana"))[0])[actions.APPROVE]
+    data = buttons_of((await teams.cards_for("dana"))[0])[actions.APPROVE]
 
     answered = await _press(teams, lee, actions.APPROVE, data)
 
-    assert _buttons(answered) == {}
+    assert buttons_of(answered) == {}
     details = await teams.details(ref)
     assert [(d.person, d.platform) for d in details.decisions] == [("lee", "teams")]
 

@@ -18,8 +18,9 @@ from tests.teams.fake_connector import FakeConnector
 from tests.teams.fake_openid import FakeOpenID
 from tests.teams.fake_token import FakeTokenEndpoint
 from tests.teams.harness import MARIA, RITA, TeamsHarness, running, served, settings_for
+from tests.teams.harness import buttons_of as _buttons
 from tests.teams.harness import teams_policy as _teams_policy
-from tests.teams.test_flows import _buttons, _press
+from tests.teams.test_flows import _press
 
 __all__ = ["fake_slack"]
 

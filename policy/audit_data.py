@@ -1,0 +1,92 @@
+"""The data an audit event carries: one closed set of named, typed fields.
+
+Writers build an `AuditData` (only the fields their kind has) and store `to_json()`, which
+is what the hash chain covers; readers (the card's history, exports) get it back with
+`read`, which keeps what it recognises and drops anything malformed, so an event written by
+an older version reads as well as it can and a reader never guesses at keys.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+# Field name -> the key it is stored under, where they differ (`from` is a Python keyword).
+_KEYS = {"from_": "from"}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuditData:
+    tier: str | None = None  # the tier of the step the event is about
+    # People: who a step opened for, was reminded, escalated for; who it went from and to.
+    approvers: tuple[str, ...] | None = None
+    managers: tuple[str, ...] | None = None  # an escalation: who may now decide on behalf
+    from_: tuple[str, ...] | None = None
+    to: tuple[str, ...] | None = None
+    required: int | None = None  # approvals the step needs
+    wanted: int | None = None  # approvals its tier asks for
+    reminder: int | None = None  # which reminder this is
+    after_reminders: int | None = None
+    note: str | None = None
+    level: int | None = None  # how many times the step has timed out and been rerouted
+    on_timeout: str | None = None  # escalate | approve | reject | expire
+    rerouted: bool | None = None
+    on_behalf_of: str | None = None  # a vote cast for an approver by a delegate or manager
+    as_manager: bool | None = None
+    attempted: str | None = None  # a refused press: what was attempted
+    reason: str | None = None  # a refusal: why
+    previous_status: str | None = None
+    requester: str | None = None
+    # policy.evaluated: what policy made of the request
+    outcome: str | None = None
+    basis: str | None = None
+    fired: tuple[str, ...] | None = None
+    skipped: tuple[str, ...] | None = None
+    flags: tuple[str, ...] | None = None
+    route: tuple[Mapping[str, Any], ...] | None = None
+    # person.away
+    until: str | None = None
+    delegate: str | None = None
+    platform_user: str | None = None  # the platform's own id of who acted
+
+    def to_json(self) -> dict[str, Any]:
+        """The fields that are set, as JSON values under their stored keys."""
+        out: dict[str, Any] = {}
+        for item in dataclasses.fields(self):
+            value = getattr(self, item.name)
+            if value is None:
+                continue
+            if isinstance(value, tuple):
+                value = [dict(v) if isinstance(v, Mapping) else v for v in value]
+            out[_KEYS.get(item.name, item.name)] = value
+        return out
+
+    @staticmethod
+    def read(data: Mapping[str, Any]) -> AuditData:
+        """The fields of stored event data; a value of the wrong type is left out."""
+        values: dict[str, Any] = {}
+        for item in dataclasses.fields(AuditData):
+            raw = data.get(_KEYS.get(item.name, item.name))
+            value = _typed(str(item.type), raw)
+            if value is not None:
+                values[item.name] = value
+        return AuditData(**values)
+
+
+def _typed(annotation: str, raw: Any) -> Any:
+    """`raw` if it fits `annotation` (one of the few this class uses), else None."""
+    if raw is None:
+        return None
+    if annotation.startswith("tuple[Mapping"):
+        ok = isinstance(raw, list) and all(isinstance(v, Mapping) for v in raw)
+        return tuple(raw) if ok else None
+    if annotation.startswith("tuple[str"):
+        ok = isinstance(raw, list) and all(isinstance(v, str) for v in raw)
+        return tuple(raw) if ok else None
+    if annotation.startswith("bool"):
+        return raw if isinstance(raw, bool) else None
+    if annotation.startswith("int"):
+        return raw if isinstance(raw, int) and not isinstance(raw, bool) else None
+    return raw if isinstance(raw, str) else None
