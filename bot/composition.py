@@ -2,12 +2,31 @@
 
 from __future__ import annotations
 
-from bot.settings import Settings
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+
+from bot.settings import ConfigurationError, Settings
 from handlers.clock import Clock, SystemClock
 from handlers.context import Services
 from policy.loader import load_policy
 from storage.database import Database
 from storage.migrate import upgrade
+
+
+async def open_database(url: str) -> Database:
+    """The database at `url`, reached once; ConfigurationError in one line if it cannot be
+    (no such database, refused connection, unreadable file), naming the variable."""
+    db = Database.from_url(url)
+    try:
+        await db.ping()
+    except (DBAPIError, OSError) as error:
+        await db.dispose()
+        reason = getattr(error, "orig", None) or error
+        shown = make_url(url).render_as_string(hide_password=True)
+        raise ConfigurationError(
+            f"Configuration error: APPROVALS_DATABASE_URL: cannot open {shown}: {reason}"
+        ) from None
+    return db
 
 
 async def build_services(
@@ -19,7 +38,7 @@ async def build_services(
     schema change at start-up.
     """
     policy = load_policy(settings.APPROVALS_POLICY_FILE)
-    db = Database.from_url(settings.APPROVALS_DATABASE_URL)
+    db = await open_database(settings.APPROVALS_DATABASE_URL)
     if migrate_sqlite and db.is_sqlite:
         await upgrade(db)
     return Services(db=db, policy=policy, clock=clock or SystemClock())

@@ -130,7 +130,7 @@ class ConsoleSession:
         self._pending_line: str | None = None
         self._busy = asyncio.Lock()  # one of: a typed command, or background delivery
         self.sweeps = (
-            SweepScheduler(services, sweep_seconds, after=self._deliver)
+            SweepScheduler(services, sweep_seconds, after=self._deliver, checkpoints=False)
             if sweep_seconds is not None
             else None
         )

@@ -38,7 +38,8 @@ from handlers.errors import NotFound
 from handlers.filing import file_exception
 from handlers.lifecycle import comment, revoke, withdraw
 from handlers.queries import case_details, may_view, pending_approvals, requests_of
-from storage.records import case_ref
+from policy.names import at_text
+from storage.records import CaseRecord, case_ref
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +57,13 @@ async def run_command(svc: Services, actor: Actor, command: ChatCommand) -> Repl
         return Reply(error_text(error), ok=False)
 
 
+def already_filed(case: CaseRecord) -> str:
+    return (
+        f"You already filed this as {case.ref} at {at_text(case.created_at)}; "
+        "it was not filed again. Here it is."
+    )
+
+
 async def _card(svc: Services, actor: Actor, case_id: int) -> CardView:
     details = await case_details(svc, case_id)
     if not may_view(svc.policy, actor.id, details):
@@ -71,6 +79,8 @@ async def _run(svc: Services, actor: Actor, command: ChatCommand) -> Reply:
             request = parse_request({**fields, "requester": actor.id})
             result = await file_exception(svc, actor, FileException(request))
             card = await _card(svc, actor, result.case.id)
+            if not result.created:  # a replayed or repeated command: nothing new was filed
+                return Reply(already_filed(result.case), (card,))
             return Reply(f"Filed {card.headline}.", (card,))
         case ShowStatus(case_id=case_id):
             card = await _card(svc, actor, case_id)

@@ -8,7 +8,6 @@ Both need `Authorization: Bearer $APPROVALS_API_TOKEN`.
 from __future__ import annotations
 
 import hmac
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from aiohttp import web
 
 from bot.case_json import case_json
 from bot.http_errors import METRICS_KEY, error_response
+from bot.safe_json import UnsafeJSON, parse_json
 from bot.validation import parse_request
 from handlers.commands import FileException
 from handlers.context import Actor, Services
@@ -63,9 +63,9 @@ async def _json_body(request: web.Request) -> object:
     if len(raw) > MAX_BODY_BYTES:
         raise InvalidRequest([("body", f"is larger than {MAX_BODY_BYTES} bytes")])
     try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise InvalidRequest([("body", f"is not valid JSON: {error}")]) from None
+        return parse_json(raw)
+    except UnsafeJSON as error:
+        raise InvalidRequest([("body", str(error))]) from None
 
 
 async def post_exception(request: web.Request) -> web.Response:

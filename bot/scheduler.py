@@ -1,4 +1,8 @@
-"""The overdue sweep on a timer: APScheduler 3 (AsyncIOScheduler, in-memory job store).
+"""The periodic jobs on a timer: APScheduler 3 (AsyncIOScheduler, in-memory job store).
+
+The overdue sweep, and once an hour the audit checkpoint job, which sends the chain's head
+to the auditors when none went out in the last 24 hours (`handlers.checkpoints`: the sending
+is an audit event, so replicas send one a day between them).
 
 Every `APPROVALS_SWEEP_SECONDS` (and once at start) it runs `handlers.sweep.sweep`, again
 at once while a full batch came back (a backlog), then calls `after` if anything was done so
@@ -21,12 +25,15 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.jobstores.memory import MemoryJobStore  # type: ignore[import-untyped]
 from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
 
-from handlers.context import Services
+from handlers.checkpoints import DAILY, send_checkpoint
+from handlers.context import Actor, Services
 from handlers.sweep import DEFAULT_LEASE, DEFAULT_LIMIT, Outcome, SweepReport, sweep
 
 log = logging.getLogger(__name__)
 
 JOB_ID = "overdue-sweep"
+CHECKPOINT_JOB_ID = "audit-checkpoint"
+CHECKPOINT_EVERY = timedelta(hours=1)  # how often to look; one is sent a day
 
 
 def sweeper_name() -> str:
@@ -44,6 +51,7 @@ class SweepScheduler:
         owner: str | None = None,
         lease: timedelta = DEFAULT_LEASE,
         batch: int = DEFAULT_LIMIT,
+        checkpoints: bool = True,
     ) -> None:
         self.services = services
         self.seconds = seconds
@@ -51,6 +59,7 @@ class SweepScheduler:
         self.owner = owner or sweeper_name()
         self.lease = lease
         self.batch = batch
+        self.checkpoints = checkpoints  # the daily audit checkpoint job (serve; not the console)
         self._scheduler: AsyncIOScheduler | None = None
         self._running = asyncio.Lock()
 
@@ -70,9 +79,22 @@ class SweepScheduler:
             coalesce=True,
             misfire_grace_time=max(1, int(self.seconds)),
         )
+        if self.checkpoints:
+            self._add_checkpoint_job(scheduler)
         scheduler.start()
         self._scheduler = scheduler
         log.info("overdue sweep every %ss as %s", self.seconds, self.owner)
+
+    def _add_checkpoint_job(self, scheduler: AsyncIOScheduler) -> None:
+        scheduler.add_job(
+            self.checkpoint_once,
+            "interval",
+            seconds=CHECKPOINT_EVERY.total_seconds(),
+            id=CHECKPOINT_JOB_ID,
+            next_run_time=datetime.now(UTC),
+            max_instances=1,
+            coalesce=True,
+        )
 
     async def stop(self) -> None:
         """Stop the timer and wait for a sweep in progress (and its `after`) to finish."""
@@ -101,6 +123,21 @@ class SweepScheduler:
                 log.info("overdue sweep: %s", _describe(total))
                 await self._after()
         return total
+
+    async def checkpoint_once(self) -> bool:
+        """Send today's audit checkpoint if nobody has; never raises. True if it sent one."""
+        try:
+            sent = await send_checkpoint(
+                self.services, Actor.system("scheduler"), unless_sent_within=DAILY
+            )
+        except Exception:
+            log.exception("the audit checkpoint failed; it is tried again within the hour")
+            return False
+        if sent is None:
+            return False
+        log.info("audit checkpoint sent to the auditors: event %s", sent.seq)
+        await self._after()
+        return True
 
     async def _after(self) -> None:
         if self.after is None:

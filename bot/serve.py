@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from bot.slack.setup import SlackEdge
     from bot.teams.setup import TeamsEdge
 from handlers.context import Services
+from storage.migrate import schema_gap
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +109,8 @@ async def serve(services: Services, settings: Settings) -> int:
     )
     if not settings.APPROVALS_API_TOKEN:
         log.warning("APPROVALS_API_TOKEN is not set: the intake API answers 503")
+    if (gap := await schema_gap(services.db)) is not None:
+        log.error("%s; until then /readyz and every request that needs it answer 503", gap)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -13,6 +13,7 @@ from bot.intake import API_TOKEN_KEY, CHANGES_KEY, SERVICES_KEY, ChangeListener,
 from bot.metrics import Metrics
 from handlers.context import Services
 from storage import cases, outbox
+from storage.migrate import schema_gap
 from storage.records import CaseStatus
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,11 @@ async def readyz(request: web.Request) -> web.Response:
     except Exception as error:
         log.warning("readiness: database unreachable: %s", error)
         return web.json_response({"status": "unavailable", "database": "unreachable"}, status=503)
+    gap = await schema_gap(svc.db)
+    if gap is not None:
+        log.warning("readiness: %s", gap)
+        body = {"status": "unavailable", "database": "needs migration", "error": gap}
+        return web.json_response(body, status=503)
     return web.json_response(
         {"status": "ok", "database": "ok", "policy_version": svc.policy.version}
     )

@@ -5,8 +5,10 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 # The example policy ships inside the policy package, so it is found installed or not.
 BUNDLED_POLICY = Path(str(resources.files("policy") / "examples" / "acme.yaml"))
@@ -58,6 +60,14 @@ class Settings(BaseSettings):
                 )
         return self
 
+    @field_validator("APPROVALS_DATABASE_URL")
+    @classmethod
+    def _supported_database(cls, url: str) -> str:
+        problem = database_url_problem(url)
+        if problem is not None:
+            raise ValueError(problem)
+        return url
+
     @property
     def slack_enabled(self) -> bool:
         return bool(self.SLACK_BOT_TOKEN)
@@ -65,6 +75,31 @@ class Settings(BaseSettings):
     @property
     def teams_enabled(self) -> bool:
         return bool(self.TEAMS_APP_ID)
+
+
+SUPPORTED_DRIVERS = {
+    "sqlite+aiosqlite": "sqlite+aiosqlite:///approvals.db",
+    "postgresql+asyncpg": "postgresql+asyncpg://user:password@host/database",
+}
+
+
+def database_url_problem(url: str) -> str | None:
+    """What is wrong with a database URL, in words, or None."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return f"{url!r} is not a database URL (like {SUPPORTED_DRIVERS['sqlite+aiosqlite']})"
+    driver = parsed.drivername
+    if driver in SUPPORTED_DRIVERS:
+        if driver.startswith("sqlite") and not parsed.database:
+            return "names no SQLite file (like sqlite+aiosqlite:///approvals.db)"
+        return None
+    backend = parsed.get_backend_name()
+    for supported, example in SUPPORTED_DRIVERS.items():
+        if backend == supported.split("+")[0]:
+            return f"{driver!r} is not the async driver: write {supported}:// (like {example})"
+    sqlite, postgres = SUPPORTED_DRIVERS.values()
+    return f"{backend!r} is not supported: use SQLite ({sqlite}) or PostgreSQL ({postgres})"
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
@@ -75,7 +110,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         return Settings.model_validate(environ)
     except ValidationError as error:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'configuration'}: {e['msg']}"
+            f"{'.'.join(str(p) for p in e['loc']) or 'configuration'}: "
+            f"{str(e['msg']).removeprefix('Value error, ')}"
             for e in error.errors()
         )
         raise ConfigurationError(f"Configuration error: {problems}") from None

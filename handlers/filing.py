@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -27,6 +27,9 @@ from storage import absences, audit, cases, outbox
 from storage.audit import canonical_json
 from storage.cases import NewCase, NewStep
 from storage.records import CaseRecord, CaseStatus, StepRecord, StepStatus
+
+
+REPEAT_WINDOW = timedelta(minutes=2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +57,7 @@ async def file_exception(svc: Services, actor: Actor, cmd: FileException) -> Fil
     now = svc.clock.now()
     async with svc.db.transaction() as conn:
         # Writers are serialized (see storage.database), so this check cannot race.
-        existing = await _earlier_filing(conn, cmd, request_hash)
+        existing = await _earlier_filing(conn, actor, cmd, request_hash, requester.id, now)
         if existing is not None:
             return FilingResult(existing, created=False)
         away = await absences.away_now(conn, now)
@@ -68,8 +71,17 @@ async def file_exception(svc: Services, actor: Actor, cmd: FileException) -> Fil
 
 
 async def _earlier_filing(
-    conn: AsyncConnection, cmd: FileException, request_hash: str
+    conn: AsyncConnection,
+    actor: Actor,
+    cmd: FileException,
+    request_hash: str,
+    requester: str,
+    now: datetime,
 ) -> CaseRecord | None:
+    """The case an earlier delivery of the same filing made: by Idempotency-Key, by source
+    and external id, or (from chat, where neither exists) the same person filing the same
+    content within REPEAT_WINDOW, which is what a replayed slash command or a double
+    submit looks like."""
     request = cmd.request
     if cmd.idempotency_key is not None:
         earlier = await cases.find_by_idempotency_key(conn, cmd.idempotency_key)
@@ -81,6 +93,8 @@ async def _earlier_filing(
             return earlier
     if request.source and request.external_id:
         return await cases.find_by_external_id(conn, request.source, request.external_id)
+    if actor.is_person and cmd.idempotency_key is None:
+        return await cases.find_recent_filing(conn, requester, request_hash, now - REPEAT_WINDOW)
     return None
 
 
@@ -203,7 +217,10 @@ async def _announce(
 ) -> None:
     """The audit events and messages of a new case."""
     draft = Draft(Case(case, (first,) if first else (), ()), policy, now)
-    draft.event(actor, AuditKind.CASE_FILED, data=AuditData(requester=case.requester))
+    filed = AuditData(
+        requester=case.requester, request=case.request, request_hash=case.request_hash
+    )
+    draft.event(actor, AuditKind.CASE_FILED, data=filed)
     evaluated = AuditData(
         outcome=evaluation.outcome.value,
         basis=evaluation.basis,
@@ -223,7 +240,8 @@ async def _announce(
     else:
         status = _initial_status(evaluation.outcome)
         reasons = "; ".join(hit.ref or hit.rule_id for hit in evaluation.deciding_rules)
-        draft.event(POLICY, CASE_ENDING[status], rationale=reasons)
+        decided = AuditData(case_hash=case.request_hash)
+        draft.event(POLICY, CASE_ENDING[status], rationale=reasons, data=decided)
         summary = f"{case.ref} was {status.value} by policy: {reasons}."
     if actor.id != case.requester:
         draft.notify([case.requester], summary)

@@ -39,6 +39,14 @@ class AuditData:
     reason: str | None = None  # a refusal: why
     previous_status: str | None = None
     requester: str | None = None
+    # What was filed and approved: case.filed carries the normalized request and its
+    # SHA-256; every decision carries the hash of the content it decided on.
+    request: Mapping[str, Any] | None = None
+    request_hash: str | None = None
+    case_hash: str | None = None
+    # audit.checkpoint: the head of the chain that was sent to the auditors
+    seq: int | None = None
+    hash: str | None = None
     # policy.evaluated: what policy made of the request
     outcome: str | None = None
     basis: str | None = None
@@ -60,6 +68,8 @@ class AuditData:
                 continue
             if isinstance(value, tuple):
                 value = [dict(v) if isinstance(v, Mapping) else v for v in value]
+            elif isinstance(value, Mapping):
+                value = dict(value)
             out[_KEYS.get(item.name, item.name)] = value
         return out
 
@@ -79,6 +89,8 @@ def _typed(annotation: str, raw: Any) -> Any:
     """`raw` if it fits `annotation` (one of the few this class uses), else None."""
     if raw is None:
         return None
+    if annotation.startswith("Mapping"):
+        return raw if isinstance(raw, Mapping) else None
     if annotation.startswith("tuple[Mapping"):
         ok = isinstance(raw, list) and all(isinstance(v, Mapping) for v in raw)
         return tuple(raw) if ok else None

@@ -222,6 +222,7 @@ def cast_vote(
             on_behalf_of=permission.on_behalf_of,
             # A manager stepping in on an escalated step, rather than a delegate.
             as_manager=True if permission.as_manager else None,
+            case_hash=case.record.request_hash,  # binds the vote to what was voted on
         ),
     )
     verb = "approved" if action is Action.APPROVE else "rejected"
@@ -252,7 +253,8 @@ def settle_by_policy(
     draft.add_vote(step, SCHEDULER, action, reason)
     timed_out = AuditData(on_timeout=action.value)
     draft.event(SCHEDULER, AuditKind.STEP_TIMED_OUT, step, rationale=reason, data=timed_out)
-    draft.event(SCHEDULER, VOTE_KIND[action], step, rationale=reason, data=timed_out)
+    vote = AuditData(on_timeout=action.value, case_hash=case.record.request_hash)
+    draft.event(SCHEDULER, VOTE_KIND[action], step, rationale=reason, data=vote)
     if action is Action.REJECT:
         _reject_step(draft, step, SCHEDULER.id, reason)
         return draft.finish()

@@ -8,7 +8,7 @@ import re
 
 CASE_PREFIX = "EXC-"
 # ASCII digits only: `\d` would also read "EXC-00007６" as case 76.
-_CASE_REF = re.compile(r"^\s*(?:EXC-?)?0*([0-9]{1,9})\s*$", re.IGNORECASE | re.ASCII)
+_CASE_REF = re.compile(r"(?:EXC-?)?0*([0-9]{1,9})", re.IGNORECASE | re.ASCII)
 
 
 class CaseStatus(enum.StrEnum):
@@ -79,6 +79,7 @@ class AuditKind(enum.StrEnum):
     STEP_REASSIGNED = "step.reassigned"
     PERSON_AWAY = "person.away"
     PERSON_BACK = "person.back"
+    AUDIT_CHECKPOINT = "audit.checkpoint"  # the chain's head, sent to the auditors
 
     @property
     def is_refusal(self) -> bool:
@@ -126,7 +127,7 @@ def case_ref(case_id: int) -> str:
 
 def parse_case_ref(text: str) -> int | None:
     """`EXC-000123`, `exc-123` or `123` -> 123; anything else -> None."""
-    match = _CASE_REF.match(text)
+    match = _CASE_REF.fullmatch(text.strip(" "))
     if match is None:
         return None
     number = int(match.group(1))

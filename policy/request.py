@@ -6,15 +6,58 @@ shape the CEL conditions see (see `policy.conditions.activation`).
 
 from __future__ import annotations
 
+import math
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 Urgency = Literal["low", "normal", "high", "critical"]
 
+# Limits on what a request may carry, so that every value can be stored, compared and shown:
+# numbers are finite and at most a quadrillion either way (an amount beyond that is a typo);
+# text is valid Unicode without control characters other than tabs and line breaks.
+MAX_NUMBER = 1e15
+_FORBIDDEN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def text_problem(text: str) -> str | None:
+    """Why `text` may not be stored, or None."""
+    found = _FORBIDDEN_TEXT.search(text)
+    if found is None:
+        return None
+    return f"contains the control character U+{ord(found.group()):04X}; remove it"
+
+
+def number_problem(number: float) -> str | None:
+    if isinstance(number, float) and not math.isfinite(number):
+        return "must be a finite number"
+    if abs(number) > MAX_NUMBER:
+        return f"must be between -{MAX_NUMBER:,.0f} and {MAX_NUMBER:,.0f}"
+    return None
+
+
+def _check_value(value: Any) -> Any:
+    """Text and numbers anywhere in `value` (a field, or a map's keys and values)."""
+    items = [*value.keys(), *value.values()] if isinstance(value, dict) else [value]
+    for item in items:
+        problem = None
+        if isinstance(item, str):
+            problem = text_problem(item)
+        elif isinstance(item, int | float) and not isinstance(item, bool):
+            problem = number_problem(item)
+        if problem is not None:
+            raise ValueError(problem)
+    return value
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        return _check_value(value)
 
 
 class Supplier(_Strict):
@@ -25,7 +68,7 @@ class Supplier(_Strict):
 
 
 class Budget(_Strict):
-    remaining: float | None = None
+    remaining: float | None = Field(default=None, allow_inf_nan=False)
 
 
 class ExceptionRequest(_Strict):

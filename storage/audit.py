@@ -1,9 +1,15 @@
 """The tamper-evident audit log: every event is hash-chained to the one before.
 
 hash = SHA-256(prev_hash || canonical(event)), where canonical() is JSON with sorted keys and
-no whitespace over every field an auditor reads. Changing, inserting or removing any event
-breaks every hash after it; the database refuses UPDATE and DELETE outright (triggers), and
-`verify` recomputes the whole chain.
+no whitespace over every field an auditor reads. The database refuses UPDATE and DELETE
+outright (triggers; TRUNCATE too on PostgreSQL), and `verify` recomputes the whole chain.
+
+What `verify` detects, once someone gets past the triggers: an edited event (any field),
+an event inserted or removed anywhere but the end, and events cut off the end while the head
+(`audit_head`) still names them. What it cannot detect alone: events cut off the end with the
+head rewritten to match, or the whole log deleted; a chain with nothing outside it cannot
+notice. That takes a checkpoint kept outside the database (`storage.audit_checkpoint`).
+Whether the cases still hold what was filed is `storage.audit_content`.
 
 Appends must be serialized. The unit of work guarantees it: SQLite transactions begin
 IMMEDIATE, and PostgreSQL write transactions take `CHAIN_LOCK` (an advisory lock) first.

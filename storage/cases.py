@@ -182,6 +182,25 @@ async def find_by_idempotency_key(conn: AsyncConnection, key: str) -> CaseRecord
     return _case(row) if row else None
 
 
+async def find_recent_filing(
+    conn: AsyncConnection, requester: str, request_hash: str, since: datetime
+) -> CaseRecord | None:
+    """The newest case `requester` filed with exactly this content at or after `since`."""
+    row = (
+        await conn.execute(
+            select(cases)
+            .where(
+                cases.c.requester == requester,
+                cases.c.request_hash == request_hash,
+                cases.c.created_at >= since,
+            )
+            .order_by(cases.c.id.desc())
+            .limit(1)
+        )
+    ).first()
+    return _case(row) if row else None
+
+
 async def find_by_external_id(
     conn: AsyncConnection, source: str, external_id: str
 ) -> CaseRecord | None:

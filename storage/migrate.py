@@ -47,6 +47,15 @@ async def upgrade(database: Database, revision: str = "head") -> None:
         await conn.run_sync(_upgrade, revision)
 
 
+async def schema_gap(database: Database) -> str | None:
+    """Why this version cannot use the database's schema yet (in words), or None."""
+    current, needed = await current_revision(database), head_revision()
+    if current == needed:
+        return None
+    at = f"at migration {current}" if current else "empty (no approvals schema)"
+    return f"the database schema is {at}; this version needs {needed}: run `approvals migrate`"
+
+
 async def current_revision(database: Database) -> str | None:
     async with database.engine.connect() as conn:
         return await conn.run_sync(_current)
