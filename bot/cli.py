@@ -9,17 +9,22 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TextIO
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.audit_commands import checkpoint_command, verify_command
 from bot.audit_export import write_export
-from bot.composition import build_services
+from bot.composition import build_services, open_database
 from bot.console import ConsoleSession
 from bot.serve import serve
 from bot.settings import ConfigurationError, Settings, load_settings
 from bot.validation import parse_request
+from handlers.clock import SystemClock
+from handlers.context import Services
 from policy.evaluate import evaluate, request_problems
 from policy.loader import PolicyError, load_policy
 from policy.simulate import describe
@@ -42,7 +47,14 @@ def _parser() -> argparse.ArgumentParser:
 
     audit_cmd = sub.add_parser("audit", help="verify or export the audit log")
     audit_sub = audit_cmd.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
-    audit_sub.add_parser("verify", help="recompute the hash chain; non-zero exit if broken")
+    verify = audit_sub.add_parser(
+        "verify", help="recompute the hash chain and check the cases; non-zero exit if broken"
+    )
+    verify.add_argument(
+        "--checkpoint", type=Path, help="a checkpoint kept earlier: the chain must still hold it"
+    )
+    checkpoint = audit_sub.add_parser("checkpoint", help="print the chain's head as JSON")
+    checkpoint.add_argument("--send", action="store_true", help="also DM it to the auditors")
     export = audit_sub.add_parser("export", help="write the audit log as CSV or JSON Lines")
     export.add_argument("--format", choices=("csv", "jsonl"), default="jsonl")
     export.add_argument("--case", help="only this case (EXC-000123)")
@@ -92,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "migrate":
-        db = Database.from_url(settings.APPROVALS_DATABASE_URL)
+        db = await open_database(settings.APPROVALS_DATABASE_URL)
         try:
             await upgrade(db)
             print(f"database schema at revision {await current_revision(db)}")
@@ -120,7 +132,7 @@ def _since(text: str) -> datetime:
 
 
 async def _audit(args: argparse.Namespace, settings: Settings) -> int:
-    db = Database.from_url(settings.APPROVALS_DATABASE_URL)
+    db = await open_database(settings.APPROVALS_DATABASE_URL)
     try:
         if await current_revision(db) is None:
             print(
@@ -129,18 +141,10 @@ async def _audit(args: argparse.Namespace, settings: Settings) -> int:
             )
             return 2
         if args.audit_command == "verify":
-            async with db.reading() as conn:
-                result = await audit.verify(conn)
-            if result.ok:
-                print(f"audit log intact: {result.count} events verified")
-                return 0
-            where = f"event {result.broken_seq}" if result.broken_seq else "the chain head"
-            print(
-                f"audit log BROKEN at {where}: {result.problem} "
-                f"({result.count} events verified before it)",
-                file=sys.stderr,
-            )
-            return 1
+            return await verify_command(db, args.checkpoint)
+        if args.audit_command == "checkpoint":
+            policy = load_policy(settings.APPROVALS_POLICY_FILE)
+            return await checkpoint_command(Services(db, policy, SystemClock()), args.send)
         return await _export(args, db)
     finally:
         await db.dispose()
@@ -159,18 +163,50 @@ async def _export(args: argparse.Namespace, db: Database) -> int:
     except ValueError:
         print(f"--since {args.since!r} is not a date like 2026-01-31.", file=sys.stderr)
         return 2
-    out: TextIO
-    with contextlib.ExitStack() as stack:
-        if args.output:
-            out = stack.enter_context(args.output.open("w", encoding="utf-8", newline=""))
-        else:
-            out = sys.stdout
+    try:
         async with db.reading() as conn:
-            count = await write_export(
-                audit.stream_events(conn, case_ref=case, since=since), out, args.format
-            )
+            events = audit.stream_events(conn, case_ref=case, since=since)
+            first = await anext(events, None)
+            if first is None and case is not None and not await _has_events(conn, case):
+                # before --output is opened: an unknown case leaves no empty file behind
+                print(f"{case} has no audit events: is it the right case?", file=sys.stderr)
+                return 2
+            out: TextIO
+            with contextlib.ExitStack() as stack:
+                if args.output:
+                    out = stack.enter_context(args.output.open("w", encoding="utf-8", newline=""))
+                else:
+                    out = sys.stdout
+                count = await write_export(_prepend(first, events), out, args.format)
+                out.flush()  # a broken pipe shows here, not in the flush at interpreter exit
+    except BrokenPipeError:
+        _silence_stdout()
+        return 0  # the reader stopped early (`| head`): as `git log | head`, not an error
     print(f"exported {count} events", file=sys.stderr)
     return 0
+
+
+async def _has_events(conn: AsyncConnection, case: str) -> bool:
+    return bool(await audit.events_for_case(conn, case))
+
+
+async def _prepend(
+    first: audit.AuditRecord | None, rest: AsyncIterator[audit.AuditRecord]
+) -> AsyncIterator[audit.AuditRecord]:
+    if first is not None:
+        yield first
+    async for event in rest:
+        yield event
+
+
+def _silence_stdout() -> None:
+    """Point standard output at os.devnull, so what is still buffered for the closed pipe goes
+    nowhere instead of failing again, with "Exception ignored ...", when Python exits."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    finally:
+        os.close(devnull)
 
 
 def _policy(args: argparse.Namespace) -> int:

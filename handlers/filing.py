@@ -28,7 +28,6 @@ from storage.audit import canonical_json
 from storage.cases import NewCase, NewStep
 from storage.records import CaseRecord, CaseStatus, StepRecord, StepStatus
 
-
 REPEAT_WINDOW = timedelta(minutes=2)
 
 

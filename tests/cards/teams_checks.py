@@ -1,4 +1,4 @@
-"""Checking rendered Teams cards: the official Adaptive Cards 1.5 schema (../shared/vendor,
+"""Checking rendered Teams cards: the official Adaptive Cards 1.5 schema (tests/vendor,
 which must be present: without it the tests fail), with readable errors, and small readers for
 what a card shows."""
 
@@ -15,13 +15,10 @@ from jsonschema.exceptions import ValidationError as SchemaError
 
 from cards import teams
 
-SHARED = Path(__file__).parents[3] / "shared"
-SCHEMA_PATH = SHARED / "vendor" / "adaptive-card-1.5.0.schema.json"
+VENDOR = Path(__file__).resolve().parents[1] / "vendor"
+SCHEMA_PATH = VENDOR / "adaptive-card-1.5.0.schema.json"
 INVOKE_FIXTURE = (
-    SHARED
-    / "fixtures"
-    / "teams"
-    / ("teams-invoke-adaptiveCard-action.teams.net-TeamsActivityTests.json")
+    VENDOR / "teams" / "teams-invoke-adaptiveCard-action.teams.net-TeamsActivityTests.json"
 )
 
 # --- the official schema, and readable errors from it --------------------------------------------

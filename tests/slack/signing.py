@@ -1,5 +1,5 @@
 """Inbound Slack requests for tests: real v0 signatures, and bodies shaped like what Slack sends
-(see /work/shared/fixtures/slack): slash commands and interactions form-encoded (interactions as
+(see tests/vendor/slack): slash commands and interactions form-encoded (interactions as
 `payload=<url-encoded JSON>`), events as JSON.
 
 Payload builders return dicts, so a test can bend one field before encoding it. Sign with the

@@ -27,7 +27,7 @@ from tests.slack.signing import (
     view_submission_payload,
 )
 
-FIXTURES = Path("/work/shared/fixtures/slack")
+FIXTURES = Path(__file__).resolve().parents[1] / "vendor" / "slack"
 SECRET = "test-signing-secret"
 
 

@@ -23,7 +23,7 @@ from tests.teams.fake_connector import MAX_BODY_BYTES, FakeConnector
 from tests.teams.fake_openid import CLOCK_SKEW_SECONDS, ISSUER, FakeOpenID
 from tests.teams.fake_token import BOT_FRAMEWORK_SCOPE, FakeTokenEndpoint
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "teams"
+FIXTURES = Path(__file__).resolve().parents[1] / "vendor" / "teams"
 SERVICE_URL = "https://smba.trafficmanager.net/amer/"
 DANA = TeamsUser.make("Dana Reyes", "dana@acme.example")
 
