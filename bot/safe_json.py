@@ -9,6 +9,7 @@ that says what is wrong.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 MAX_DEPTH = 32  # objects and arrays inside each other; real requests use four or five
@@ -23,10 +24,13 @@ def _no_constants(name: str) -> Any:
 
 
 def _depth(value: Any) -> int:
-    """How deeply arrays and objects nest in `value` (iteratively: no recursion)."""
+    """How deeply arrays and objects nest in `value` (iteratively: no recursion). A number
+    too large for a float (`1e999` parses as infinity) is refused on the way."""
     deepest, stack = 0, [(value, 1)]
     while stack:
         item, depth = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            raise UnsafeJSON("has a number too large to be finite")
         if isinstance(item, dict | list):
             deepest = max(deepest, depth)
             if depth > MAX_DEPTH:

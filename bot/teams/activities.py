@@ -30,6 +30,7 @@ from bot.messaging import DeliveryError
 from bot.replies import error_text
 from bot.tasks import BackgroundTasks
 from bot.teams.connector import BotConnector
+from bot.teams.inbound import INVOKE_CARD_ACTION, MAX_ID
 from bot.teams.messenger import ADAPTIVE_CARD, card_activity
 from bot.validation import parse_request
 from cards import actions
@@ -49,7 +50,6 @@ from storage.records import parse_case_ref
 log = logging.getLogger(__name__)
 
 PLATFORM = "teams"
-INVOKE_CARD_ACTION = "adaptiveCard/action"
 EMAIL_CACHE_SECONDS = 3600.0
 UNKNOWN_USER = (
     "Sorry, I don't know who you are: your Teams account is not in the approvals policy. "
@@ -329,10 +329,12 @@ def _attachment(card: dict[str, Any]) -> dict[str, Any]:
 
 
 def _int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
+    """A case or step id, sent as a number or as ASCII digits, if it is one in range."""
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        value = int(value) if len(value.strip()) <= len(str(MAX_ID)) else None
+    if isinstance(value, bool) or not isinstance(value, int):
         return None
+    return value if 1 <= value <= MAX_ID else None
 
 
 def _with_notice(view: CardView, notice: str) -> CardView:

@@ -1,14 +1,20 @@
 """Validating the Bot Framework JWT on every inbound activity, fail closed.
 
-The token must be RS256, signed by a key in the Bot Framework's JWKS whose `endorsements`
-contain the activity's channel, issued by https://api.botframework.com for our app id, not
-expired (5 minutes of clock skew), and its `serviceurl` claim must equal the activity's
-serviceUrl, so a token cannot be replayed against another service. The OpenID metadata and
-the JWKS are cached; an unknown key id refreshes the JWKS at most once an hour.
+In two parts, so nothing of the body is read for a caller without a valid token: `verify`
+checks the Authorization header alone (RS256, signed by a key in the Bot Framework's JWKS
+endorsed for Teams, issued by https://api.botframework.com for our app id, not expired, with
+5 minutes of clock skew); `check_activity` then checks the body against it: the activity's
+channel must be one the key is endorsed for, and the token's `serviceurl` claim must equal the
+activity's serviceUrl, so a token cannot be replayed against another service.
+
+The OpenID metadata and the JWKS are cached; an unknown key id refreshes the JWKS at most once
+an hour. There is one fetch at a time: requests that meet an unknown key while it runs (every
+request at a fresh start) wait for that fetch instead of starting their own or being refused.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -26,6 +32,7 @@ BOT_FRAMEWORK_METADATA = "https://login.botframework.com/v1/.well-known/openidco
 CLOCK_SKEW_SECONDS = 300
 JWKS_REFRESH_SECONDS = 3600.0
 ALGORITHMS = ["RS256"]
+TEAMS_CHANNEL = "msteams"
 
 
 class Unauthorized(Exception):
@@ -41,6 +48,14 @@ class Unauthorized(Exception):
 class _SigningKey:
     key: Any
     endorsements: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedToken:
+    """A token whose signature, issuer, audience and lifetime were checked."""
+
+    claims: dict[str, Any]
+    endorsements: frozenset[str]  # the channels its signing key is endorsed for
 
 
 class BotFrameworkAuth:
@@ -59,11 +74,10 @@ class BotFrameworkAuth:
         self._keys: dict[str, _SigningKey] = {}
         self._jwks_url: str | None = None
         self._fetched_at: float | None = None
+        self._fetch: asyncio.Task[None] | None = None  # the JWKS fetch under way
 
-    async def validate(
-        self, authorization: str | None, activity: Mapping[str, Any]
-    ) -> dict[str, Any]:
-        """The token's claims, or Unauthorized saying why not."""
+    async def verify(self, authorization: str | None) -> VerifiedToken:
+        """The Authorization header's token, verified; Unauthorized saying why not."""
         scheme, _, token = (authorization or "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized("missing bearer token")
@@ -87,23 +101,47 @@ class BotFrameworkAuth:
             )
         except jwt.PyJWTError as error:
             raise Unauthorized(f"invalid token: {error}") from None
+        if TEAMS_CHANNEL not in signing.endorsements:
+            raise Unauthorized("the signing key is not endorsed for Teams", 403)
+        return VerifiedToken(claims, signing.endorsements)
+
+    @staticmethod
+    def check_activity(token: VerifiedToken, activity: Mapping[str, Any]) -> None:
+        """Unauthorized unless `token` was issued for this activity's channel and service."""
         channel = str(activity.get("channelId") or "")
-        if not channel or channel not in signing.endorsements:
+        if not channel or channel not in token.endorsements:
             raise Unauthorized(f"the signing key is not endorsed for channel {channel!r}", 403)
-        service_url = str(activity.get("serviceUrl") or "")
-        if not service_url or claims.get("serviceurl") != service_url:
+        service_url = activity.get("serviceUrl")
+        if not service_url or token.claims.get("serviceurl") != service_url:
             raise Unauthorized("the token's serviceurl does not match the activity", 403)
-        return claims
+
+    async def close(self) -> None:
+        """Stop a JWKS fetch still under way (at shutdown)."""
+        if self._fetch is not None:
+            self._fetch.cancel()
+            await asyncio.wait([self._fetch])
 
     async def _key(self, kid: str) -> _SigningKey:
         if not kid:
             raise Unauthorized("the token names no key")
-        if kid not in self._keys and self._may_refresh():
-            await self._refresh()
+        if kid not in self._keys:
+            fetch = self._fetch
+            if fetch is None and self._may_refresh():
+                fetch = self._fetch = asyncio.create_task(self._refresh(), name="teams-jwks")
+                fetch.add_done_callback(self._fetched)
+            if fetch is not None:
+                # Shielded: one waiter going away does not cancel the fetch for the others.
+                await asyncio.shield(fetch)
         signing = self._keys.get(kid)
         if signing is None:
             raise Unauthorized(f"unknown signing key {kid!r}")
         return signing
+
+    def _fetched(self, fetch: asyncio.Task[None]) -> None:
+        if self._fetch is fetch:
+            self._fetch = None
+        if not fetch.cancelled():
+            fetch.exception()  # its waiters were told; not "never retrieved"
 
     def _may_refresh(self) -> bool:
         return self._fetched_at is None or (
@@ -122,7 +160,10 @@ class BotFrameworkAuth:
             self._fetched_at = None  # try again on the next request
             raise Unauthorized("signing keys unavailable") from None
         keys: dict[str, _SigningKey] = {}
-        for entry in jwks.get("keys", []):
+        entries = jwks.get("keys")
+        for entry in entries if isinstance(entries, list) else []:
+            if not isinstance(entry, dict):
+                continue
             try:
                 key = jwt.PyJWK(entry, algorithm="RS256")
             except jwt.PyJWTError:

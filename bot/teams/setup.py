@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,13 +14,13 @@ from bot.tasks import BackgroundTasks
 from bot.teams.activities import TeamsActivities
 from bot.teams.auth import BOT_FRAMEWORK_METADATA, BotFrameworkAuth, Unauthorized
 from bot.teams.connector import BotConnector, ConnectorTokens
+from bot.teams.inbound import MalformedActivity, check_shape, parse_body, read_body
 from bot.teams.messenger import TeamsMessenger
 from handlers.context import Services
 
 log = logging.getLogger(__name__)
 
 TEAMS_PATH = "/api/messages"
-MAX_ACTIVITY_BYTES = 256 * 1024
 
 
 def default_authority(tenant_id: str) -> str:
@@ -40,28 +39,35 @@ class TeamsEdge:
         http.router.add_post(TEAMS_PATH, self.handle)
 
     async def handle(self, request: web.Request) -> web.Response:
-        raw = await request.content.read(MAX_ACTIVITY_BYTES + 1)
-        if len(raw) > MAX_ACTIVITY_BYTES:
-            return web.json_response({"error": "activity too large"}, status=413)
+        """The token first, from the header alone; only then the body (bounded, parsed with
+        limits), the token against it, and the shape of the parts the bot reads."""
         try:
-            activity = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            return web.json_response({"error": "the body is not JSON"}, status=400)
-        if not isinstance(activity, dict):
-            return web.json_response({"error": "the body is not an activity"}, status=400)
-        try:
-            await self.auth.validate(request.headers.get("Authorization"), activity)
+            token = await self.auth.verify(request.headers.get("Authorization"))
         except Unauthorized as refused:
-            log.warning("refused a Teams request: %s", refused.reason)
-            return web.json_response({"error": "unauthorized"}, status=refused.status)
+            return _refused(refused.reason, refused.status)
+        try:
+            activity = parse_body(await read_body(request.content, request.content_length))
+            self.auth.check_activity(token, activity)
+            check_shape(activity)
+        except Unauthorized as refused:
+            return _refused(refused.reason, refused.status)
+        except MalformedActivity as malformed:
+            log.warning("refused a malformed Teams activity: %s", malformed.reason)
+            return web.json_response({"error": malformed.reason}, status=malformed.status)
         reply = await self.activities.handle(activity)
         if reply is None:
             return web.Response(status=200)
         return web.json_response(reply.body, status=reply.status)
 
     async def stop(self) -> None:
+        await self.auth.close()
         await self.session.close()
         self.tokens.close()
+
+
+def _refused(reason: str, status: int) -> web.Response:
+    log.warning("refused a Teams request: %s", reason)
+    return web.json_response({"error": "unauthorized"}, status=status)
 
 
 def build_teams(

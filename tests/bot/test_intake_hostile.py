@@ -87,3 +87,12 @@ async def test_case_ids_are_ascii(http: ClientSession, case_id: str) -> None:
         assert response.status == 201
     async with http.get(f"/api/v1/exceptions/{case_id}", headers=auth()) as response:
         assert response.status == 404
+
+
+async def test_a_number_beyond_a_float_is_refused(http: ClientSession, services: Services) -> None:
+    body = json.dumps(EVENT).replace('"amount": 18250.0', '"amount": 1e999')
+    headers = {**auth(), "Content-Type": "application/json"}
+    async with http.post("/api/v1/exceptions", data=body, headers=headers) as response:
+        assert response.status == 422
+        assert "too large to be finite" in (await response.json())["errors"][0]["message"]
+    assert await counts(services.db) == NOTHING

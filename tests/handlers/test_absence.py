@@ -88,7 +88,7 @@ async def test_a_delegate_who_filed_the_case_is_passed_over(services: Services) 
 
     assert "EXC-000001 (to Maria Finance)" in result.message  # the tier's backup
     assert await approvers(services, case.id) == ("maria", "dana")
-    later = (await file(services)).case
+    later = (await file(services, title="Another order")).case
     assert await approvers(services, later.id) == ("dana",)  # lee's share skipped; dana suffices
 
 

@@ -157,7 +157,12 @@ async def test_the_manager_decides_on_behalf_of_the_approver_once_escalated(
         "Supplier vetted; urgent need",
     )
     approved = next(e for e in details.history if e.action == "decision.approved")
-    assert approved.data == {"tier": "leads", "on_behalf_of": "lee", "as_manager": True}
+    assert approved.data == {
+        "tier": "leads",
+        "on_behalf_of": "lee",
+        "as_manager": True,
+        "case_hash": details.case.request_hash,  # what the manager approved
+    }
     rita = build_card_view(late.policy, details, "rita")
     assert any("on behalf of Lee Park" in line.text for line in rita.history)
     assert (await at(late, 4)).claimed == 0  # nothing left to do

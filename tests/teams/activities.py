@@ -1,5 +1,5 @@
 """Inbound Bot Framework activities shaped like what Teams sends (see
-../shared/fixtures/teams/*.json): a personal message, an Adaptive Card `Action.Execute` invoke,
+tests/vendor/teams/*.json): a personal message, an Adaptive Card `Action.Execute` invoke,
 an installationUpdate and a conversationUpdate for the bot being added.
 
     teams = TeamsActivities(service_url=connector.url, app_id=APP_ID, tenant_id=TENANT_ID)

@@ -21,7 +21,7 @@ from handlers.context import Services
 from handlers.queries import CaseDetails, case_details
 from policy.loader import parse_policy
 from policy.model import Policy
-from storage.tables import outbox, teams_conversations
+from storage.tables import audit_events, cases, decisions, outbox, teams_conversations
 from tests.teams.activities import TeamsActivities, TeamsUser
 from tests.teams.conftest import APP_ID, APP_PASSWORD, TENANT_ID
 from tests.teams.fake_connector import FakeConnector
@@ -76,6 +76,25 @@ class TeamsHarness:
         async with self.http.post("/api/messages", json=activity, headers=headers) as response:
             body = await response.json() if response.content_type == "application/json" else None
             return response.status, body
+
+    async def post(self, body: bytes, *, token: str | None = None) -> int:
+        """POST raw bytes to /api/messages (with `token` as the bearer, if given)."""
+        headers = {"Content-Type": "application/json"}
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        async with self.http.post("/api/messages", data=body, headers=headers) as response:
+            await response.read()
+            return response.status
+
+    async def stored(self) -> dict[str, int]:
+        """How many rows the tables an activity could write to hold now."""
+        counts: dict[str, int] = {}
+        async with self.services.db.reading() as conn:
+            for table in (cases, decisions, audit_events, teams_conversations):
+                counts[table.name] = int(
+                    await conn.scalar(select(func.count()).select_from(table)) or 0
+                )
+        return counts
 
     async def file(self, **fields: Any) -> str:
         event = {"code": "OFF_CONTRACT", "title": "Laptops", "requester": "rita", **fields}
