@@ -1,7 +1,8 @@
 """Checks across a policy file: references resolve, ids are unique, tiers can be staffed.
 
 The schema (`policy.schema`) checks each value on its own; what is left needs the whole
-file, such as "route names a tier that exists" or "managers form no cycle". These checks read
+file, such as "route names a tier that exists" or "managers form no cycle"; conditions are
+checked for unknown names and for type mistakes (`policy.condition_types`). These checks read
 the parsed YAML leniently (a value of the wrong type is simply not there; the schema reports
 it), so one malformed value does not hide the other problems of its entry.
 """
@@ -13,6 +14,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from policy.celfunctions import Located, function_problems
+from policy.condition_types import type_problems
 from policy.conditions import ConditionError, compile_condition, unknown_field_positions
 from policy.yamldoc import Path
 
@@ -174,9 +177,19 @@ def _condition(source: str, path: Path) -> Iterator[Finding]:
     except ConditionError as err:
         yield Finding(path, err.message)
         return
-    for message, line, column in unknown_field_positions(source):
-        at = f"line {line}, column {column}" if line > 1 else f"column {column}"
-        yield Finding(path, f"{at}: {message}")
+    unknown = [Located(*found) for found in unknown_field_positions(source)]
+    unknown += function_problems(source)
+    # Types are checked once every name is known: an unknown one fails any evaluation.
+    for problem in unknown or type_problems(source):
+        yield Finding(path, _located(problem))
+
+
+def _located(problem: Located) -> str:
+    if problem.line is None or problem.column is None:
+        return problem.message
+    line, column = problem.line, problem.column
+    at = f"line {line}, column {column}" if line > 1 else f"column {column}"
+    return f"{at}: {problem.message}"
 
 
 def _route(view: _View, route: list[str], path: Path) -> Iterator[Finding]:

@@ -106,8 +106,13 @@ def compile_condition(source: str) -> cel.Program:
         program = cel.compile(source)
     except ValueError as err:
         raise _syntax_error(str(err)) from None
-    rewritten = rewrite_absence_tests(source, SCALAR_FIELDS, _ABSENT)
+    rewritten = rewrite_absence(source)
     return program if rewritten == source else cel.compile(rewritten)
+
+
+def rewrite_absence(source: str) -> str:
+    """`source` with its absence tests (`amount == null`) as marker variables."""
+    return rewrite_absence_tests(source, SCALAR_FIELDS, _ABSENT)
 
 
 def unknown_fields(source: str) -> list[tuple[str, int]]:
@@ -135,7 +140,7 @@ def unknown_field_positions(source: str) -> list[tuple[str, int, int]]:
 def evaluate_condition(program: cel.Program, bound: Mapping[str, Any]) -> bool:
     """Run a compiled condition; raise ConditionError saying why it has no true/false answer."""
     try:
-        result = program.execute(_with_absence_markers(bound))
+        result = program.execute(with_absence_markers(bound))
     except Exception as err:  # the cel library raises many types; all mean "no answer"
         raise ConditionError(_reason(program.source, bound, err)) from None
     if not isinstance(result, bool):
@@ -180,7 +185,8 @@ def show_value(value: Any) -> str:
     return repr(value)
 
 
-def _with_absence_markers(bound: Mapping[str, Any]) -> dict[str, Any]:
+def with_absence_markers(bound: Mapping[str, Any]) -> dict[str, Any]:
+    """An activation as a program from `compile_condition` reads it (see the docstring)."""
     prepared = dict(bound)
     for name in SCALAR_FIELDS:
         absent = prepared.get(name) is None
