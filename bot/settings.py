@@ -38,12 +38,20 @@ class Settings(BaseSettings):
     SLACK_SIGNING_SECRET: str | None = None
     SLACK_APP_TOKEN: str | None = None
     SLACK_API_URL: str | None = None
+    # A Slack user whose id is not in the policy may be known by the email Slack reports: on,
+    # since Slack confirms each member's address. Guests and people of other organisations
+    # (Slack Connect) are never mapped by email, whatever this says.
+    SLACK_EMAIL_IDENTITY: bool = True
 
     TEAMS_APP_ID: str | None = None
     TEAMS_APP_PASSWORD: str | None = None
     TEAMS_TENANT_ID: str | None = None
     TEAMS_AUTHORITY: str | None = None
     TEAMS_OPENID_METADATA_URL: str | None = None
+    # A Teams user whose id is not in the policy may be known by the user principal name the
+    # roster reports (a verified domain of the tenant): off, since a tenant's admins set
+    # directory attributes freely. Guests and other tenants are never mapped, whatever this says.
+    TEAMS_EMAIL_IDENTITY: bool = False
 
     @model_validator(mode="after")
     def _whole_platforms(self) -> Settings:

@@ -96,23 +96,31 @@ class TeamsActivities:
         connector: BotConnector,
         tasks: BackgroundTasks,
         wake_delivery: Callable[[], None],
+        *,
+        tenant_id: str | None = None,
+        email_identity: bool = False,
     ) -> None:
         self.svc = services
         self.connector = connector
         self.tasks = tasks
         self.wake_delivery = wake_delivery
+        self.tenant_id = tenant_id  # the bot's own tenant: nobody from another is mapped
+        self.email_identity = email_identity  # TEAMS_EMAIL_IDENTITY
         self._emails: dict[str, tuple[float, str]] = {}  # Teams user id -> (when, email)
 
     # --- who is this -----------------------------------------------------------------
 
     async def person_of(self, activity: Mapping[str, Any]) -> Person | None:
-        """The policy person behind an activity: by `teams:` or `aad:`, else by the email
-        Teams reports for the member (cached); None when nobody matches (fail closed)."""
+        """The policy person behind an activity: by `teams:` or `aad:`; else, only with
+        TEAMS_EMAIL_IDENTITY on, by the user principal name the roster reports for a member
+        of the bot's own tenant who is not a guest (cached). None when nobody matches."""
         sender = activity.get("from") or {}
         policy = self.svc.policy
         for key in (sender.get("id"), sender.get("aadObjectId")):
             if key and (person := policy.by_teams_id(str(key))) is not None:
                 return person
+        if not self.email_identity or _tenant_of(activity) != self.tenant_id:
+            return None
         email = await self._email_of(activity)
         return policy.find_person(email) if email else None
 
@@ -128,7 +136,7 @@ class TeamsActivities:
             member = await self.connector.member(
                 str(activity.get("serviceUrl")), conversation, user_id
             )
-            email = str(member.get("email") or member.get("userPrincipalName") or "")
+            email = _vouched_name(member, self.tenant_id)
         except DeliveryError as error:
             log.info("no email from Teams for %s: %s", user_id, error)
             email = ""
@@ -322,6 +330,29 @@ class TeamsActivities:
             f"Filed {result.case.ref}.",
         )
         return card_response(teams_cards.approval_card(view))
+
+
+def _tenant_of(activity: Mapping[str, Any]) -> str | None:
+    channel_data = activity.get("channelData")
+    tenant = channel_data.get("tenant") if isinstance(channel_data, Mapping) else None
+    found = tenant.get("id") if isinstance(tenant, Mapping) else None
+    if found is None:
+        conversation = activity.get("conversation")
+        found = conversation.get("tenantId") if isinstance(conversation, Mapping) else None
+    return str(found) if found else None
+
+
+def _vouched_name(member: Mapping[str, Any], tenant_id: str | None) -> str:
+    """The member's user principal name, if it can stand for them: not a guest (their name
+    carries #EXT#, or the roster says so) and of the bot's own tenant; else ""."""
+    upn = str(member.get("userPrincipalName") or "")
+    role = str(member.get("userRole") or "user").lower()
+    member_tenant = member.get("tenantId")
+    if role in ("guest", "anonymous") or "#EXT#" in upn.upper():
+        return ""
+    if member_tenant and str(member_tenant) != tenant_id:
+        return ""
+    return upn
 
 
 def _attachment(card: dict[str, Any]) -> dict[str, Any]:

@@ -97,6 +97,13 @@ def build_teams(
         session=session,
         tokens=tokens,
         auth=auth,
-        activities=TeamsActivities(services, connector, tasks, wake_delivery),
+        activities=TeamsActivities(
+            services,
+            connector,
+            tasks,
+            wake_delivery,
+            tenant_id=tenant,
+            email_identity=settings.TEAMS_EMAIL_IDENTITY,
+        ),
         messenger=TeamsMessenger(connector, services.db, services.clock, app_id),
     )

@@ -145,13 +145,24 @@ class FakeConnector(FakeServer):
         conversation.members.extend(m for m in members if m not in conversation.members)
         return conversation
 
-    def add_profile(self, user_id: str, *, email: str, name: str = "") -> None:
+    def add_profile(
+        self,
+        user_id: str,
+        *,
+        email: str,
+        name: str = "",
+        upn: str | None = None,
+        role: str = "user",
+        tenant_id: str | None = None,
+    ) -> None:
         """What the roster (GET .../members/{user}) reports about a user."""
         self._profiles[user_id] = {
             "id": user_id,
             "name": name,
             "email": email,
-            "userPrincipalName": email,
+            "userPrincipalName": upn or email,
+            "userRole": role,
+            **({"tenantId": tenant_id} if tenant_id else {}),
         }
 
     def conversation(self, conversation_id: str) -> Conversation | None:

@@ -158,6 +158,7 @@ def settings_for(openid: FakeOpenID, token: FakeTokenEndpoint, **extra: str) -> 
         "TEAMS_AUTHORITY": token.authority,
         "TEAMS_OPENID_METADATA_URL": openid.metadata_url,
         "APPROVALS_API_TOKEN": API_TOKEN,
+        "TEAMS_EMAIL_IDENTITY": "true",  # this deployment maps roster names (see test_identity)
         **extra,
     }
 
