@@ -25,7 +25,7 @@ from bot.chat_commands import (
     parse_exception_command,
     policy_resolver,
 )
-from bot.conversation import run_command
+from bot.conversation import already_filed, run_command
 from bot.messaging import DeliveryError
 from bot.replies import error_text
 from bot.tasks import BackgroundTasks
@@ -325,9 +325,9 @@ class TeamsActivities:
             return card_response(teams_cards.text_card(error.message))
         self.wake_delivery()
         details = await case_details(self.svc, result.case.id)
+        filed = f"Filed {result.case.ref}." if result.created else already_filed(result.case)
         view = _with_notice(
-            build_card_view(self.svc.policy, details, person.id, self.svc.clock.now()),
-            f"Filed {result.case.ref}.",
+            build_card_view(self.svc.policy, details, person.id, self.svc.clock.now()), filed
         )
         return card_response(teams_cards.approval_card(view))
 
