@@ -17,7 +17,7 @@ from typing import Any
 
 import aiosqlite
 
-from bench.intake_probe import REF_MARK, CaseTemplate
+from bench.intake_probe import HASH_MARK, REF_MARK, REQUEST_MARK, CaseTemplate
 from bench.intake_workload import clock_at, migrated, sql_time
 from bench.tracing import StatementTrace
 from storage.audit import GENESIS_HASH, canonical_json, event_hash
@@ -121,8 +121,12 @@ async def floor_file(
             await conn.executemany(INSERT_ASSIGNMENT, assignments)
         seq, prev = (head[0][0], head[0][1]) if head else (0, GENESIS_HASH)
         events = []
+        canonical_request = canonical_json(request)
         for event in tpl.events:
             seq += 1
+            data_json = event.data_json.replace(REQUEST_MARK, canonical_request).replace(
+                HASH_MARK, request_hash
+            )
             step_id = None if event.step_position is None else step_ids[event.step_position]
             digest = event_hash(
                 prev_hash=prev,
@@ -135,7 +139,7 @@ async def floor_file(
                 rationale=event.rationale,
                 policy_version=event.policy_version,
                 platform=event.platform,
-                data_json=event.data_json,
+                data_json=data_json,
             )
             events.append(
                 (
@@ -148,7 +152,7 @@ async def floor_file(
                     event.rationale,
                     event.policy_version,
                     event.platform,
-                    event.data_json,
+                    data_json,
                     prev,
                     digest,
                 )

@@ -8,6 +8,7 @@ counts the SQL statements and aiosqlite round trips of one filing in the steady 
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections import Counter
 from dataclasses import dataclass
@@ -32,10 +33,15 @@ from handlers.context import Services
 from handlers.filing import file_exception
 from policy.loader import load_policy
 from policy.request import ExceptionRequest
+from storage.audit import canonical_json
 from storage.database import Database
 from storage.records import case_ref
 
 REF_MARK = "\x00REF\x00"  # stands for the case's ref in a message template's payload
+# In an event template's data: the case's canonical request JSON and its SHA-256 (case.filed
+# records them, decisions the hash), which differ from case to case.
+REQUEST_MARK = "\x00REQUEST\x00"
+HASH_MARK = "\x00HASH\x00"
 WRITTEN = ("cases", "steps", "assignments", "audit_events", "audit_head", "outbox")
 
 
@@ -98,7 +104,7 @@ def _template(db: sqlite3.Connection, case_id: int) -> CaseTemplate:
     ref = case_ref(case_id)
     row = db.execute(
         "SELECT status, outcome, rules, skipped_rules, flags, rationale_required, policy_version,"
-        " closed_at, created_at, due_at, basis FROM cases WHERE id = ?",
+        " closed_at, created_at, due_at, basis, request, request_hash FROM cases WHERE id = ?",
         (case_id,),
     ).fetchone()
     people: dict[int, list[str]] = {}
@@ -137,6 +143,7 @@ def _template(db: sqlite3.Connection, case_id: int) -> CaseTemplate:
         steps.append(
             StepTemplate(position, tier, mode, required, status, due_after, approvers, next_after)
         )
+    request_json = canonical_json(json.loads(row[11]))
     events = [
         EventTemplate(
             actor,
@@ -145,7 +152,7 @@ def _template(db: sqlite3.Connection, case_id: int) -> CaseTemplate:
             rationale,
             version,
             platform,
-            data,
+            data.replace(request_json, REQUEST_MARK).replace(row[12], HASH_MARK),
         )
         for actor, action, step_id, rationale, version, platform, data in db.execute(
             "SELECT actor, action, step_id, rationale, policy_version, platform, data"
