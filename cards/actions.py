@@ -34,7 +34,9 @@ def action_id_of(action: Action) -> str:
     return next(aid for aid, act in _DECISIONS.items() if act is action)
 
 
-_VALUE = re.compile(r"^case:(\d{1,9}):step:(\d{1,12})$")
+# ASCII digits, the whole value: `\d` also matches "٣" (which int() reads as 3), and `$` also
+# matches before a trailing newline.
+_VALUE = re.compile(r"case:([0-9]{1,9}):step:([0-9]{1,12})")
 
 
 def button_value(case_id: int, step_id: int) -> str:
@@ -43,7 +45,7 @@ def button_value(case_id: int, step_id: int) -> str:
 
 def parse_button_value(value: str) -> tuple[int, int] | None:
     """(case id, step id) from a button value, or None if it is not one of ours."""
-    match = _VALUE.match(value)
+    match = _VALUE.fullmatch(value)
     if match is None:
         return None
     return int(match.group(1)), int(match.group(2))

@@ -30,6 +30,14 @@ from bot.chat_commands import (
 from bot.conversation import run_command
 from bot.replies import error_text
 from bot.slack.directory import SlackDirectory
+from bot.slack.reading import (
+    as_object,
+    as_text,
+    from_home,
+    rationale_metadata,
+    state_values,
+    user_id,
+)
 from bot.tasks import BackgroundTasks
 from bot.validation import parse_request
 from cards import actions
@@ -119,14 +127,19 @@ class SlackInteractions:
         """A press. The case model says at once whether this person may act (if not, they
         are told why, and no form opens) and whether they must give a reason (then a form
         opens); otherwise the decision is made straight away."""
-        user = str((body.get("user") or {}).get("id") or "")
-        where = Where(user, (body.get("channel") or {}).get("id"), home=_from_home(body))
-        pressed = (body.get("actions") or [{}])[0]
-        action_id = str(pressed.get("action_id"))
+        user = user_id(body)
+        channel = as_text(as_object(body.get("channel")).get("id")) or None
+        where = Where(user, channel, home=from_home(body))
+        presses = body.get("actions")
+        pressed = as_object(presses[0]) if isinstance(presses, list) and presses else {}
+        action_id = as_text(pressed.get("action_id"))
         action = actions.decision_of(action_id)
-        target = actions.parse_button_value(str(pressed.get("value") or ""))
-        if (action is None and action_id != actions.ANSWER) or target is None:
-            log.warning("dropped an unknown Slack action %r", pressed.get("action_id"))
+        target = actions.parse_button_value(as_text(pressed.get("value")))
+        if action is None and action_id != actions.ANSWER:
+            log.warning("dropped an unknown Slack action %r", action_id[:100])
+            return
+        if target is None or not user:
+            log.warning("dropped a Slack press of %s with no case of ours or no user", action_id)
             return
         person = await self._person(user, where)
         if person is None:
@@ -173,8 +186,9 @@ class SlackInteractions:
             }
         )
         modal = blocks.rationale_modal(view=view, action_id=action_id, private_metadata=metadata)
+        trigger = as_text(body.get("trigger_id"))
         try:
-            await self.deps.client.views_open(trigger_id=str(body.get("trigger_id")), view=modal)
+            await self.deps.client.views_open(trigger_id=trigger, view=modal)
         except SlackApiError as error:
             log.warning("views.open failed: %s", error.response.get("error"))
             await self.tell(where, "Slack did not open the form in time; please press again.")
@@ -186,15 +200,13 @@ class SlackInteractions:
         return None
 
     async def rationale_submitted(self, body: Mapping[str, Any]) -> None:
-        user = str((body.get("user") or {}).get("id") or "")
-        try:
-            meta = json.loads((body.get("view") or {}).get("private_metadata") or "")
-            case_id, step_id = int(meta["case"]), int(meta["step"])
-            action_id = str(meta["action"])
-            where = Where(user, meta.get("channel"), home=bool(meta.get("home")))
-        except (ValueError, KeyError, TypeError):
+        user = user_id(body)
+        meta = rationale_metadata(body)
+        if meta is None or not user:
             log.warning("dropped a rationale form with unreadable metadata")
             return
+        case_id, step_id, action_id, channel, home = meta
+        where = Where(user, channel, home=home)
         action = actions.decision_of(action_id)
         if action is None and action_id != actions.ANSWER:
             log.warning("dropped a rationale form for an unknown action %r", action_id)
@@ -238,8 +250,7 @@ class SlackInteractions:
     # --- slash commands --------------------------------------------------------------
 
     async def exception_command(self, body: Mapping[str, Any], respond: AsyncRespond) -> None:
-        text = str(body.get("text") or "").strip()
-        if not text:
+        if not as_text(body.get("text")).strip():
             await self._open_filing_form(body, respond)
             return
         await self._command(body, respond, lambda text, _resolve: parse_exception_command(text))
@@ -253,16 +264,17 @@ class SlackInteractions:
         respond: AsyncRespond,
         parse: Callable[[str, PersonResolver], ChatCommand],
     ) -> None:
-        person = await self.deps.directory.person_for(str(body.get("user_id") or ""))
+        user = as_text(body.get("user_id"))
+        person = await self.deps.directory.person_for(user) if user else None
         if person is None:
             await respond(text=UNKNOWN_USER, response_type="ephemeral")
             return
         try:
-            command = parse(str(body.get("text") or ""), policy_resolver(self.svc.policy))
+            command = parse(as_text(body.get("text")), policy_resolver(self.svc.policy))
         except UsageError as error:
             await respond(text=str(error), response_type="ephemeral")
             return
-        actor = Actor(person.id, PLATFORM, str(body.get("user_id") or "") or None)
+        actor = Actor(person.id, PLATFORM, user)
         reply = await run_command(self.svc, actor, command)
         self.deps.wake_delivery()
         if len(reply.cards) > 1:
@@ -276,13 +288,14 @@ class SlackInteractions:
             await respond(response_type="ephemeral", **blocks.card_message(card))
 
     async def _open_filing_form(self, body: Mapping[str, Any], respond: AsyncRespond) -> None:
-        if await self.deps.directory.person_for(str(body.get("user_id") or "")) is None:
+        user = as_text(body.get("user_id"))
+        if not user or await self.deps.directory.person_for(user) is None:
             await respond(text=UNKNOWN_USER, response_type="ephemeral")
             return
         taxonomy = [(t.code, t.title) for t in self.svc.policy.taxonomy.values()]
         try:
             await self.deps.client.views_open(
-                trigger_id=str(body.get("trigger_id")),
+                trigger_id=as_text(body.get("trigger_id")),
                 view=blocks.filing_modal(taxonomy=taxonomy),
             )
         except SlackApiError as error:
@@ -293,12 +306,12 @@ class SlackInteractions:
 
     async def check_filing(self, body: Mapping[str, Any]) -> FilingCheck:
         """Validate a filing form before it is acknowledged, so errors show on the form."""
-        person = await self.deps.directory.person_for(str((body.get("user") or {}).get("id")))
+        user = user_id(body)
+        person = await self.deps.directory.person_for(user) if user else None
         if person is None:
             return FilingCheck({blocks.FILING_BLOCKS["code"]: UNKNOWN_USER})
-        state = ((body.get("view") or {}).get("state") or {}).get("values") or {}
         try:
-            data = blocks.filing_values(state)
+            data = blocks.filing_values(state_values(body))
         except ValueError as error:
             return FilingCheck({blocks.FILING_BLOCKS["details"]: str(error)})
         try:
@@ -313,7 +326,7 @@ class SlackInteractions:
     async def file(
         self, person: Person, request: ExceptionRequest, body: Mapping[str, Any]
     ) -> None:
-        where = Where(str((body.get("user") or {}).get("id")))
+        where = Where(user_id(body))
         try:
             result = await file_exception(
                 self.svc, Actor(person.id, PLATFORM, where.user), FileException(request)
@@ -357,12 +370,7 @@ class SlackInteractions:
 
 
 def _rationale(body: Mapping[str, Any]) -> str | None:
-    return blocks.rationale_value(((body.get("view") or {}).get("state") or {}).get("values") or {})
-
-
-def _from_home(body: Mapping[str, Any]) -> bool:
-    """A press on the App Home (its container is a view, not a message)."""
-    return (body.get("container") or {}).get("type") == "view"
+    return blocks.rationale_value(state_values(body))
 
 
 def _errors_by_block(problems: list[tuple[str, str]]) -> dict[str, str]:

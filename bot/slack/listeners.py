@@ -6,6 +6,7 @@ work functions below it take typed arguments.
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
@@ -13,12 +14,16 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 import cards.slack as blocks
 from bot.slack.interactions import SlackInteractions
+from bot.slack.reading import as_object, as_text
+
+log = logging.getLogger(__name__)
+ANYTHING = re.compile(r".*", re.DOTALL)
 
 
 def register(app: AsyncApp, interactions: SlackInteractions) -> None:
     spawn = interactions.deps.tasks.spawn
 
-    @app.action(re.compile(r"^exc_"))
+    @app.action(ANYTHING)  # the press is read, and an unknown id dropped, in button_pressed
     async def on_button(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         spawn(interactions.button_pressed(body), "slack-button")
@@ -42,6 +47,12 @@ def register(app: AsyncApp, interactions: SlackInteractions) -> None:
         if checked.request is not None and checked.person is not None:
             spawn(interactions.file(checked.person, checked.request, body), "slack-filing")
 
+    @app.view(ANYTHING)
+    async def on_unknown_view(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        callback = as_text(as_object(body.get("view")).get("callback_id"))
+        log.warning("dropped a submission of an unknown Slack modal %r", callback[:100])
+
     @app.command("/exception")
     async def on_exception(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
@@ -52,7 +63,19 @@ def register(app: AsyncApp, interactions: SlackInteractions) -> None:
         await ack()
         spawn(interactions.approvals_command(body, respond), "slack-approvals-command")
 
+    @app.command(ANYTHING)
+    async def on_unknown_command(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        log.warning("dropped an unknown slash command %r", as_text(body.get("command"))[:100])
+
     @app.event("app_home_opened")
     async def on_home(event: dict[str, Any]) -> None:
-        if event.get("tab", "home") == "home":
-            spawn(interactions.publish_home(str(event.get("user", ""))), "slack-home")
+        user = as_text(event.get("user"))
+        if not user:
+            log.warning("dropped an App Home event without a user")
+        elif event.get("tab", "home") == "home":
+            spawn(interactions.publish_home(user), "slack-home")
+
+    @app.event(ANYTHING)
+    async def on_unknown_event(event: dict[str, Any]) -> None:
+        log.warning("dropped a Slack event of a type not subscribed to: %r", event.get("type"))

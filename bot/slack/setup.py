@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -20,9 +23,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.settings import ConfigurationError, Settings
 from bot.slack.directory import SlackDirectory
+from bot.slack.inbound import JSON, MAX_BODY_BYTES, Accepted, read_body
 from bot.slack.interactions import SlackDeps, SlackInteractions
 from bot.slack.listeners import register
 from bot.slack.messenger import SlackMessenger
+from bot.slack.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature_problem
 from bot.tasks import BackgroundTasks
 from handlers.context import Services
 
@@ -33,6 +38,24 @@ SLACK_EVENTS_PATH = "/slack/events"
 # stays in the outbox, which retries later with backoff.
 RATE_LIMIT_RETRIES = 3
 SERVER_ERROR_RETRIES = 2
+# Headers of Slack's that Bolt reads (an event's retries); no other header reaches Bolt.
+_BOLT_HEADERS = ("X-Slack-Retry-Num", "X-Slack-Retry-Reason")
+
+
+async def _read_at_most(request: web.Request, limit: int) -> bytes | None:
+    """The whole body, or None when it is longer than `limit` bytes."""
+    if request.content_length is not None and request.content_length > limit:
+        return None
+    body = bytearray()
+    async for chunk in request.content.iter_any():
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
+
+
+def _refusal(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
 
 
 @dataclass
@@ -40,6 +63,7 @@ class SlackEdge:
     app: AsyncApp
     client: AsyncWebClient
     messenger: SlackMessenger
+    signing_secret: str = ""
     socket_mode: AsyncSocketModeHandler | None = None
     app_token: str | None = None
 
@@ -48,8 +72,35 @@ class SlackEdge:
             http.router.add_post(SLACK_EVENTS_PATH, self.handle)
 
     async def handle(self, request: web.Request) -> web.Response:
-        response = await self.app.async_dispatch(await to_bolt_request(request))
-        return await to_aiohttp_response(response)
+        """Check the signature on the raw bytes, then read the body (bot.slack.inbound), and
+        only then hand Bolt the body as read, re-encoded as JSON."""
+        raw = await _read_at_most(request, MAX_BODY_BYTES)
+        if raw is None:
+            log.warning("refused a Slack request: the body is over %d bytes", MAX_BODY_BYTES)
+            return _refusal(413, "request body too large")
+        problem = signature_problem(
+            self.signing_secret,
+            raw,
+            request.headers.getall(TIMESTAMP_HEADER, []),
+            request.headers.getall(SIGNATURE_HEADER, []),
+            time.time(),
+        )
+        if problem is not None:
+            log.warning("refused a Slack request: %s", problem)
+            return _refusal(401, "invalid request")
+        read = read_body(raw, request.content_type)
+        if not isinstance(read, Accepted):
+            log.warning("dropped a signed Slack request: %s", read.reason)
+            if read.status == 200:
+                return web.Response(status=200)
+            return _refusal(read.status, read.reason)
+        headers: dict[str, str | Sequence[str]] = {"Content-Type": JSON}
+        for name in _BOLT_HEADERS:
+            value = request.headers.get(name)
+            if value is not None and value.isascii():
+                headers[name] = value
+        bolt_request = AsyncBoltRequest(body=json.dumps(read.body), headers=headers)
+        return await to_aiohttp_response(await self.app.async_dispatch(bolt_request))
 
     async def start(self) -> None:
         if self.socket_mode is None:
@@ -93,14 +144,15 @@ def build_slack(
 ) -> SlackEdge:
     client = web_client(settings)
     socket = bool(settings.SLACK_APP_TOKEN)
-    app = AsyncApp(
-        client=client,
-        signing_secret=settings.SLACK_SIGNING_SECRET or "",
-        request_verification_enabled=not socket,
-    )
+    secret = settings.SLACK_SIGNING_SECRET or ""
+    # Over HTTP the edge checks signatures itself, on the raw bytes, before anything is parsed
+    # (SlackEdge.handle); Bolt gets the body as read there, which it could not verify again.
+    app = AsyncApp(client=client, signing_secret=secret, request_verification_enabled=False)
     directory = SlackDirectory(client, lambda: services.policy)
     register(app, SlackInteractions(SlackDeps(services, client, directory, tasks, wake_delivery)))
-    edge = SlackEdge(app=app, client=client, messenger=SlackMessenger(client, directory))
+    edge = SlackEdge(
+        app=app, client=client, messenger=SlackMessenger(client, directory), signing_secret=secret
+    )
     if socket:
         edge.socket_mode = AsyncSocketModeHandler(app, settings.SLACK_APP_TOKEN)
         edge.app_token = settings.SLACK_APP_TOKEN

@@ -68,6 +68,13 @@ class SlackHarness:
             text = await response.text()
             return Answer(response.status, text, time.perf_counter() - started)
 
+    async def post_bytes(self, body: bytes, headers: dict[str, str]) -> Answer:
+        """POST `body` as it is to /slack/events with exactly `headers` (sign them yourself)."""
+        started = time.perf_counter()
+        async with self.http.post("/slack/events", data=body, headers=headers) as response:
+            text = await response.text()
+            return Answer(response.status, text, time.perf_counter() - started)
+
     async def file(self, **fields: Any) -> str:
         """File through the intake API; returns the case id (EXC-...)."""
         event = {"code": "OFF_CONTRACT", "title": "Laptops", "requester": "rita", **fields}
