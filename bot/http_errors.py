@@ -12,6 +12,7 @@ from sqlalchemy.exc import DBAPIError
 from bot.metrics import Metrics
 from bot.replies import apology, new_correlation_id
 from handlers.errors import DomainError, InvalidRequest
+from storage.database import Busy
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,10 @@ async def errors_and_metrics(request: web.Request, handler: Handler) -> web.Stre
         response = error_response(error.status, error.reason)
     except DBAPIError as error:
         response = _database_trouble(request, error)
+    except Busy as error:
+        log.warning("%s %s: answered 503: %s", request.method, request.path, error)
+        response = error_response(503, "The database is busy; try again in a moment.")
+        response.headers["Retry-After"] = "1"
     except Exception:
         correlation_id = new_correlation_id()
         log.exception(

@@ -172,7 +172,12 @@ async def _insert_assignments(
         )
 
 
+MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL: a larger one names no case
+
+
 async def get_case(conn: AsyncConnection, case_id: int) -> CaseRecord | None:
+    if not 0 < case_id <= MAX_ID:
+        return None  # asking the database would be an error, not an answer
     row = (await conn.execute(select(cases).where(cases.c.id == case_id))).first()
     return _case(row) if row else None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,25 +12,56 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from storage.audit import CHAIN_LOCK
 from storage.db import WRITE_OPTION, create_engine
 
+# How long a writer waits for its turn on SQLite before the request is answered "busy".
+WRITE_QUEUE_SECONDS = 10.0
+
+
+class Busy(Exception):
+    """No turn to write came in time; the caller may try again shortly (HTTP 503)."""
+
 
 class Database:
     """Owns the engine; hands out transactions. Built once by the composition root."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, write_wait: float = WRITE_QUEUE_SECONDS) -> None:
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
+        # SQLite has one writer at a time. Writers of this process queue here, first come
+        # first served (asyncio.Lock is fair), instead of racing for SQLite's lock through
+        # its busy handler, which hands it out in no order and fails some with "database is
+        # locked" under load. SQLite's own lock still orders this process against others.
+        self._writers = asyncio.Lock() if self.is_sqlite else None
+        self.write_wait = write_wait
 
     @classmethod
-    def from_url(cls, url: str) -> Database:
-        return cls(create_engine(url))
+    def from_url(cls, url: str, write_wait: float = WRITE_QUEUE_SECONDS) -> Database:
+        return cls(create_engine(url), write_wait)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
         """A write transaction: state, audit and outbox rows commit together or not at all.
 
         An exception inside the block rolls everything back. Writers are serialized so the
-        audit chain stays linear (see storage.audit).
+        audit chain stays linear (see storage.audit). On SQLite a writer that cannot get its
+        turn within `write_wait` seconds gets Busy.
         """
+        if self._writers is None:
+            async with self._begin() as conn:
+                yield conn
+            return
+        try:
+            async with asyncio.timeout(self.write_wait):
+                await self._writers.acquire()
+        except TimeoutError:
+            raise Busy(f"no turn to write within {self.write_wait:g} s") from None
+        try:
+            async with self._begin() as conn:
+                yield conn
+        finally:
+            self._writers.release()
+
+    @asynccontextmanager
+    async def _begin(self) -> AsyncIterator[AsyncConnection]:
         async with self.engine.connect() as conn:
             await conn.execution_options(**{WRITE_OPTION: True})
             async with conn.begin():

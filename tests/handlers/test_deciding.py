@@ -113,3 +113,11 @@ async def test_a_final_case_says_who_decided_it(services: Services) -> None:
 async def test_unknown_case_is_not_found(services: Services) -> None:
     with pytest.raises(NotFound):
         await approve(services, "lee", 4242)
+
+
+@pytest.mark.parametrize("case_id", [0, -1, 2**31, 10**12])
+async def test_a_case_id_no_database_column_can_hold_is_not_found(
+    services: Services, case_id: int
+) -> None:
+    with pytest.raises(NotFound):
+        await approve(services, "lee", case_id)
