@@ -1,8 +1,11 @@
 """Who is who on Slack: Slack user ids to people of the policy, and back.
 
-A Slack user id maps to a person through the policy's `slack:` field, else through the email
-Slack has for the user; a person maps to a Slack user through `slack:`, else through
-users.lookupByEmail. Lookups are cached; a user who maps to nobody is refused (fail closed).
+A Slack user id maps to a person through the policy's `slack:` field, else (with
+SLACK_EMAIL_IDENTITY, on by default) through the email Slack has confirmed for the user; a
+person maps to a Slack user through `slack:`, else through users.lookupByEmail. Guests and
+people of other organisations (Slack Connect) are never mapped by email, either way: an email
+address only stands for a member of this workspace. Lookups are cached; a user who maps to
+nobody is refused (fail closed).
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ log = logging.getLogger(__name__)
 
 CACHE_SECONDS = 3600.0
 _MISSING = ""  # cached "no such user", so unknown users cost one lookup an hour
+# users.info flags of accounts an email may not stand for: bots, deleted accounts, guests
+# (restricted, ultra-restricted), and users Slack says are strangers (another organisation).
+_NOT_A_MEMBER = ("deleted", "is_bot", "is_restricted", "is_ultra_restricted", "is_stranger")
 
 
 class SlackDirectory:
@@ -30,9 +36,12 @@ class SlackDirectory:
         *,
         ttl: float = CACHE_SECONDS,
         monotonic: Callable[[], float] = time.monotonic,
+        email_identity: bool = True,
     ) -> None:
         self.client = client
         self.policy = policy
+        self.email_identity = email_identity
+        self._team_id: str | None = None  # this workspace's, from auth.test
         self.ttl = ttl
         self.monotonic = monotonic
         self._person_by_user: dict[str, tuple[float, str]] = {}
@@ -48,6 +57,8 @@ class SlackDirectory:
         policy = self.policy()
         if (person := policy.by_slack_id(user_id)) is not None:
             return person
+        if not self.email_identity:
+            return None
         cached = self._cached(self._person_by_user, user_id)
         if cached is None:
             cached = await self._email_of(user_id)
@@ -61,19 +72,42 @@ class SlackDirectory:
             log.warning("users.info %s failed: %s", user_id, error.response.get("error"))
             return _MISSING
         user = response.get("user") or {}
-        if user.get("deleted") or user.get("is_bot"):
+        if not isinstance(user, dict) or not await self._member(user):
             return _MISSING
-        return str((user.get("profile") or {}).get("email") or _MISSING)
+        profile = user.get("profile")
+        email = profile.get("email") if isinstance(profile, dict) else None
+        return email if isinstance(email, str) and email else _MISSING
+
+    async def _member(self, user: dict[str, object]) -> bool:
+        """Is `user` a person of this workspace whose email may stand for them? Not a bot,
+        not deleted, not a guest, not of another organisation."""
+        if any(user.get(flag) for flag in _NOT_A_MEMBER):
+            return False
+        team = user.get("team_id")
+        return team is None or team == await self._workspace()
+
+    async def _workspace(self) -> str | None:
+        if self._team_id is None:
+            try:
+                self._team_id = str((await self.client.auth_test()).get("team_id") or "")
+            except SlackApiError as error:
+                log.warning("auth.test failed: %s", error.response.get("error"))
+                return None
+        return self._team_id or None
 
     async def user_id_for(self, person: Person) -> str | None:
         if person.slack:
             return person.slack
+        if not self.email_identity:
+            return None
         email = person.email.lower()
         cached = self._cached(self._user_by_email, email)
         if cached is None:
             try:
                 response = await self.client.users_lookupByEmail(email=email)
-                cached = str((response.get("user") or {}).get("id") or _MISSING)
+                user = response.get("user") or {}
+                member = isinstance(user, dict) and await self._member(user)
+                cached = str(user.get("id") or _MISSING) if member else _MISSING
             except SlackApiError as error:
                 if error.response.get("error") != "users_not_found":
                     raise

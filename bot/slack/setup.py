@@ -148,7 +148,9 @@ def build_slack(
     # Over HTTP the edge checks signatures itself, on the raw bytes, before anything is parsed
     # (SlackEdge.handle); Bolt gets the body as read there, which it could not verify again.
     app = AsyncApp(client=client, signing_secret=secret, request_verification_enabled=False)
-    directory = SlackDirectory(client, lambda: services.policy)
+    directory = SlackDirectory(
+        client, lambda: services.policy, email_identity=settings.SLACK_EMAIL_IDENTITY
+    )
     register(app, SlackInteractions(SlackDeps(services, client, directory, tasks, wake_delivery)))
     edge = SlackEdge(
         app=app, client=client, messenger=SlackMessenger(client, directory), signing_secret=secret

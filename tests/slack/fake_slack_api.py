@@ -54,6 +54,8 @@ class SlackUser:
     email: str
     real_name: str = ""
     name: str = ""
+    guest: bool = False  # a multi- or single-channel guest (is_restricted)
+    team_id: str | None = None  # another organisation's, for a Slack Connect user
 
 
 @dataclass(frozen=True, slots=True)
@@ -388,11 +390,14 @@ class FakeSlackAPI:
             profile["email"] = user.email
         return {
             "id": user.id,
-            "team_id": TEAM_ID,
+            "team_id": user.team_id or TEAM_ID,
             "name": user.name or user.email.split("@")[0],
             "real_name": user.real_name,
             "deleted": False,
             "is_bot": False,
+            "is_restricted": user.guest,
+            "is_ultra_restricted": False,
+            **({"is_stranger": True} if user.team_id else {}),
             "profile": profile,
         }
 
