@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from slack_bolt.async_app import AsyncRespond
@@ -27,7 +27,7 @@ from bot.chat_commands import (
     parse_exception_command,
     policy_resolver,
 )
-from bot.conversation import run_command
+from bot.conversation import already_filed, run_command
 from bot.replies import error_text
 from bot.slack.directory import SlackDirectory
 from bot.slack.reading import (
@@ -337,6 +337,8 @@ class SlackInteractions:
         self.deps.wake_delivery()
         details = await case_details(self.svc, result.case.id)
         card = build_card_view(self.svc.policy, details, person.id, self.svc.clock.now())
+        if not result.created:  # the same form submitted again: the case it made already
+            card = replace(card, notice=already_filed(result.case))
         try:
             opened = await self.deps.client.conversations_open(users=where.user)
             await self.deps.client.chat_postMessage(

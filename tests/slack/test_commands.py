@@ -8,6 +8,7 @@ import pytest
 
 from cards import actions
 from handlers.context import Services
+from storage import cases
 from storage.records import CaseStatus
 from tests.slack.fake_slack_api import FakeSlackAPI
 from tests.slack.harness import SlackHarness, buttons_of, eventually
@@ -199,3 +200,17 @@ async def test_several_pending_approvals_come_as_one_list(slack: SlackHarness) -
     await slack.settle()
     [listing] = slack.fake.responses("three")
     assert all(ref in json.dumps(listing["blocks"]) for ref in refs)
+
+
+async def test_the_form_submitted_twice_files_once_and_says_so(
+    slack: SlackHarness, filing_form: dict[str, object]
+) -> None:
+    for _ in range(2):
+        assert (await slack.post(_submission(filing_form))).status == 200
+        await slack.settle()
+
+    async with slack.services.db.reading() as conn:
+        assert (await cases.count_by_status(conn)) == {"pending": 1}
+    rita_dm = slack.fake.messages_in(FakeSlackAPI.dm_channel("U0RITA"))
+    last = json.dumps(rita_dm[-1].blocks)
+    assert "You already filed this as EXC-000001" in last
