@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from aiohttp import ClientSession
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.chat_commands import (
@@ -33,13 +33,7 @@ from tests.bot.conftest import auth
 from tests.bot.test_intake_api import EVENT
 from tests.conftest import TEST_POLICY
 from tests.handlers.conftest import counts
-
-SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-BOUNDED = settings(
-    max_examples=120,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+from tests.hostile import BOUNDED, SQLITE_ONLY
 
 hostile_text = st.text(
     alphabet=st.characters(codec="utf-8", categories=("L", "N", "P", "S", "Z", "C")), max_size=80

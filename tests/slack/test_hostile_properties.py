@@ -13,12 +13,13 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from cards import actions
 from storage import audit
 from tests.handlers.conftest import counts
+from tests.hostile import BOUNDED, SQLITE_ONLY, anything, text
 from tests.slack.harness import SECRET, SlackHarness
 from tests.slack.signing import (
     FORM,
@@ -30,19 +31,6 @@ from tests.slack.test_flows import slack
 
 __all__ = ["slack"]  # the fixture, shared with the flow tests
 
-SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-BOUNDED = settings(
-    max_examples=150,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-text = st.text(max_size=40)
-scalar = st.none() | st.booleans() | st.integers(-(10**30), 10**30) | st.floats() | text
-anything = st.recursive(
-    scalar,
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(text, inner, max_size=3),
-    max_leaves=12,
-)
 PARTS = [
     "type",
     "user",

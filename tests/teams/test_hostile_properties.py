@@ -10,32 +10,14 @@ import logging
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from storage import audit
+from tests.hostile import BOUNDED, SQLITE_ONLY, anything
 from tests.teams.conftest import APP_ID
 from tests.teams.harness import DANA, TeamsHarness
 
-SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-BOUNDED = settings(
-    max_examples=150,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-text = st.text(max_size=40)
-scalar = (
-    st.none()
-    | st.booleans()
-    | st.integers(-(10**40), 10**40)
-    | st.floats(allow_nan=True, allow_infinity=True)
-    | text
-)
-anything = st.recursive(
-    scalar,
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(text, inner, max_size=3),
-    max_leaves=12,
-)
 PARTS = [
     "type",
     "name",
