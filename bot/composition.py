@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from bot.settings import ConfigurationError, Settings
 from handlers.clock import Clock, SystemClock
 from handlers.context import Services
+from handlers.policy_versions import bootstrap
 from policy.loader import load_policy
 from storage.database import Database
-from storage.migrate import upgrade
+from storage.migrate import schema_gap, upgrade
 
 
 async def open_database(url: str) -> Database:
@@ -37,8 +41,14 @@ async def build_services(
     PostgreSQL is migrated explicitly with `approvals migrate`, so replicas never race a
     schema change at start-up.
     """
-    policy = load_policy(settings.APPROVALS_POLICY_FILE)
+    file_policy = load_policy(settings.APPROVALS_POLICY_FILE)
     db = await open_database(settings.APPROVALS_DATABASE_URL)
     if migrate_sqlite and db.is_sqlite:
         await upgrade(db)
-    return Services(db=db, policy=policy, clock=clock or SystemClock())
+    clock = clock or SystemClock()
+    policy = file_policy
+    if await schema_gap(db) is None:  # else serve answers 503 until `approvals migrate`
+        path = Path(settings.APPROVALS_POLICY_FILE)
+        text = await asyncio.to_thread(path.read_text, encoding="utf-8")
+        policy = await bootstrap(db, file_policy, text, clock)
+    return Services(db=db, policy=policy, clock=clock)

@@ -20,6 +20,7 @@ from bot.chat_commands import (
 from bot.conversation import Reply, run_command
 from bot.delivery import OutboxDeliverer
 from bot.messaging import PostedCard
+from bot.policy_follower import PolicyFollower
 from bot.replies import error_text
 from bot.scheduler import SweepScheduler
 from cards import actions
@@ -159,12 +160,16 @@ class ConsoleSession:
         if self.me:
             self.say(f"You are {self.me.name} ({self.me.id}).")
         await self._deliver()
-        if self.sweeps is not None:
+        # The background work of a real console: the overdue sweep, the policy in force.
+        follower = PolicyFollower(self.svc) if self.sweeps is not None else None
+        if self.sweeps is not None and follower is not None:
             self.sweeps.start()
+            follower.start()
         try:
             await self._converse()
         finally:
-            if self.sweeps is not None:
+            if self.sweeps is not None and follower is not None:
+                await follower.stop()
                 await self.sweeps.stop()
         self.say("Bye.")
         return 0

@@ -15,6 +15,7 @@ from aiohttp import web
 from bot.delivery import OutboxDeliverer
 from bot.delivery_loop import DeliveryLoop
 from bot.messaging import Messenger
+from bot.policy_follower import PolicyFollower
 from bot.scheduler import start_sweeping
 from bot.server import create_app
 from bot.settings import Settings
@@ -99,6 +100,8 @@ async def serve(services: Services, settings: Settings) -> int:
     await runtime.start()
     # scheduler: the overdue sweep runs beside the runtime (bot.scheduler)
     sweeps = start_sweeping(services, settings.APPROVALS_SWEEP_SECONDS, runtime.delivery.wake)
+    follower = PolicyFollower(services)  # another replica (or chat) may activate a version
+    follower.start()
     log.info(
         "serving on http://%s:%s (policy %s, version %s; platforms: %s)",
         settings.APPROVALS_HOST,
@@ -120,6 +123,7 @@ async def serve(services: Services, settings: Settings) -> int:
         await stop.wait()
     finally:
         log.info("shutting down")
+        await follower.stop()
         await sweeps.stop()
         await runtime.stop()
         await runner.cleanup()

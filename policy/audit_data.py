@@ -44,6 +44,10 @@ class AuditData:
     request: Mapping[str, Any] | None = None
     request_hash: str | None = None
     case_hash: str | None = None
+    # policy.imported: the version that became active, the one it superseded, the file
+    version: str | None = None
+    superseded: str | None = None
+    source: str | None = None
     # audit.checkpoint: the head of the chain that was sent to the auditors
     seq: int | None = None
     hash: str | None = None

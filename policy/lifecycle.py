@@ -80,6 +80,7 @@ class AuditKind(enum.StrEnum):
     PERSON_AWAY = "person.away"
     PERSON_BACK = "person.back"
     AUDIT_CHECKPOINT = "audit.checkpoint"  # the chain's head, sent to the auditors
+    POLICY_IMPORTED = "policy.imported"  # the policy file became the active version
 
     @property
     def is_refusal(self) -> bool:

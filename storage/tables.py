@@ -214,3 +214,23 @@ teams_conversations = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     Index(None, "person"),
 )
+
+# Every policy version: its YAML text (so the policy behind any decision can be read), how it
+# came (the file at start-up, or chat), who made and approved it, and its state. Exactly one
+# is `active`; the others are draft, proposed, superseded or rejected.
+policy_versions = Table(
+    "policy_versions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("version", String(64), nullable=False),  # the content hash (policy.version)
+    Column("text", Text, nullable=False),
+    Column("origin", String(16), nullable=False),  # file | chat
+    Column("source", String(500), nullable=False),  # the file's path, or "chat"
+    Column("state", String(16), nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("approved_by", String(64), nullable=True),
+    Column("approved_at", UTCDateTime, nullable=True),
+    Column("reason", Text, nullable=True),
+    Index(None, "state"),
+)

@@ -1,0 +1,138 @@
+"""Policy versions in the database: the active one, the last imported from a file, history.
+
+A version row keeps the policy's YAML text and its content hash; exactly one row is `active`.
+Activating one supersedes the one before, in the same transaction.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from storage.tables import policy_versions
+
+
+class VersionState(enum.StrEnum):
+    DRAFT = "draft"
+    PROPOSED = "proposed"
+    ACTIVE = "active"
+    SUPERSEDED = "superseded"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPolicy:
+    id: int
+    version: str
+    text: str
+    origin: str  # file | chat
+    source: str
+    state: VersionState
+    created_by: str
+    created_at: datetime
+    approved_by: str | None
+    reason: str | None
+
+    @property
+    def ref(self) -> str:
+        return f"POL-{self.id:06d}"
+
+
+def _stored(row: Any) -> StoredPolicy:
+    return StoredPolicy(
+        id=row.id,
+        version=row.version,
+        text=row.text,
+        origin=row.origin,
+        source=row.source,
+        state=VersionState(row.state),
+        created_by=row.created_by,
+        created_at=row.created_at,
+        approved_by=row.approved_by,
+        reason=row.reason,
+    )
+
+
+async def active(conn: AsyncConnection) -> StoredPolicy | None:
+    row = (
+        await conn.execute(
+            select(policy_versions)
+            .where(policy_versions.c.state == VersionState.ACTIVE.value)
+            .order_by(policy_versions.c.id.desc())
+            .limit(1)
+        )
+    ).first()
+    return _stored(row) if row else None
+
+
+async def active_version(conn: AsyncConnection) -> str | None:
+    """Just the active version's hash: what replicas poll."""
+    return await conn.scalar(
+        select(policy_versions.c.version)
+        .where(policy_versions.c.state == VersionState.ACTIVE.value)
+        .order_by(policy_versions.c.id.desc())
+        .limit(1)
+    )
+
+
+async def last_imported(conn: AsyncConnection, source: str) -> StoredPolicy | None:
+    """The newest version imported from the file at `source`, whatever its state now."""
+    row = (
+        await conn.execute(
+            select(policy_versions)
+            .where(policy_versions.c.origin == "file", policy_versions.c.source == source)
+            .order_by(policy_versions.c.id.desc())
+            .limit(1)
+        )
+    ).first()
+    return _stored(row) if row else None
+
+
+async def history(conn: AsyncConnection, limit: int = 50) -> list[StoredPolicy]:
+    rows = await conn.execute(
+        select(policy_versions).order_by(policy_versions.c.id.desc()).limit(limit)
+    )
+    return [_stored(row) for row in rows]
+
+
+async def activate_new(
+    conn: AsyncConnection,
+    *,
+    version: str,
+    text: str,
+    origin: str,
+    source: str,
+    created_by: str,
+    now: datetime,
+    reason: str | None = None,
+) -> tuple[StoredPolicy, StoredPolicy | None]:
+    """Store a version as the active one; the one active before is superseded. Returns
+    (the new version, the one it superseded)."""
+    before = await active(conn)
+    if before is not None:
+        await conn.execute(
+            update(policy_versions)
+            .where(policy_versions.c.state == VersionState.ACTIVE.value)
+            .values(state=VersionState.SUPERSEDED.value)
+        )
+    result = await conn.execute(
+        insert(policy_versions).returning(*policy_versions.c),
+        {
+            "version": version,
+            "text": text,
+            "origin": origin,
+            "source": source[:500],
+            "state": VersionState.ACTIVE.value,
+            "created_by": created_by,
+            "created_at": now,
+            "approved_by": None,
+            "approved_at": None,
+            "reason": reason,
+        },
+    )
+    return _stored(result.one()), before
