@@ -15,7 +15,24 @@ from datetime import date
 from typing import Any
 
 from cards.filing_text import detail_value
-from handlers.commands import Answer, ComeBack, Comment, Decide, GoAway, Reassign, Revoke, Withdraw
+from handlers.commands import (
+    Answer,
+    ComeBack,
+    Comment,
+    Decide,
+    GoAway,
+    PolicyDecide,
+    PolicyDiff,
+    PolicyDiscard,
+    PolicyEdit,
+    PolicyHistory,
+    PolicyPropose,
+    PolicyRollback,
+    PolicyShow,
+    Reassign,
+    Revoke,
+    Withdraw,
+)
 from policy.lifecycle import Action, parse_case_ref
 from policy.model import Policy
 
@@ -70,6 +87,14 @@ ChatCommand = (
     | GoAway
     | ComeBack
     | Reassign
+    | PolicyShow
+    | PolicyEdit
+    | PolicyDiff
+    | PolicyPropose
+    | PolicyDecide
+    | PolicyDiscard
+    | PolicyHistory
+    | PolicyRollback
 )
 
 HELP = """\
@@ -235,7 +260,8 @@ def _next_token(text: str) -> tuple[str, str]:
     return head, rest.strip()
 
 
-def _person(token: str, resolve: PersonResolver, usage: str) -> str:
+def person_of(token: str, resolve: PersonResolver, usage: str) -> str:
+    """The person id `token` names, or a UsageError."""
     if not token:
         raise UsageError(f"Who? Usage: {usage}")
     person = resolve(token)
@@ -259,14 +285,14 @@ def _away(rest: str, resolve: PersonResolver) -> GoAway:
     who, extra = _next_token(rest)
     if keyword.lower() != "delegate" or extra:
         raise UsageError(f"Usage: {_AWAY_USAGE}")
-    return GoAway(until, _person(who, resolve, _AWAY_USAGE))
+    return GoAway(until, person_of(who, resolve, _AWAY_USAGE))
 
 
 def _reassign(rest: str, resolve: PersonResolver) -> Reassign:
     first, rest = _next_token(rest)
     case_id = _case_id([first] if first else [], _REASSIGN_USAGE)
     who, reason = _next_token(rest)
-    to = _person(who, resolve, _REASSIGN_USAGE)
+    to = person_of(who, resolve, _REASSIGN_USAGE)
     if not reason:
         raise UsageError(f"Handing a step on needs a reason. Usage: {_REASSIGN_USAGE}")
     return Reassign(case_id, to, reason)

@@ -20,6 +20,7 @@ from bot.chat_commands import (
 from bot.conversation import Reply, run_command
 from bot.delivery import OutboxDeliverer
 from bot.messaging import PostedCard
+from bot.policy_chat import parse_policy_command
 from bot.policy_follower import PolicyFollower
 from bot.replies import error_text
 from bot.scheduler import SweepScheduler
@@ -42,6 +43,7 @@ Console commands:
   N [rationale]        press button [N] on a card (also: press N [rationale])
   /exception ...       file and follow exceptions (/exception help)
   /approvals ...       your approvals queue (/approvals help)
+  /policy ...          admins: change the policy, with a second admin's approval
   quit                 leave (end of input works too)
 Lines starting with # are ignored, so scripts can carry comments."""
 
@@ -200,7 +202,7 @@ class ConsoleSession:
             self._switch(rest.strip())
         elif head == "press" or head.isdigit():
             await self._press(rest if head == "press" else text)
-        elif head in ("/exception", "/approvals"):
+        elif head in ("/exception", "/approvals", "/policy"):
             await self._command(head, rest)
         else:
             self.say(f"Unknown command {head!r}. Type `help`.")
@@ -229,10 +231,13 @@ class ConsoleSession:
         if actor is None:
             return
         try:
+            resolve = policy_resolver(self.svc.policy)
             if head == "/exception":
                 command = parse_exception_command(rest)
+            elif head == "/policy":
+                command = parse_policy_command(rest, resolve)
             else:
-                command = parse_approvals_command(rest, policy_resolver(self.svc.policy))
+                command = parse_approvals_command(rest, resolve)
         except UsageError as error:
             self.say(str(error))
             return

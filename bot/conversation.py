@@ -28,6 +28,14 @@ from handlers.commands import (
     Decide,
     FileException,
     GoAway,
+    PolicyDecide,
+    PolicyDiff,
+    PolicyDiscard,
+    PolicyEdit,
+    PolicyHistory,
+    PolicyPropose,
+    PolicyRollback,
+    PolicyShow,
     Reassign,
     Revoke,
     Withdraw,
@@ -37,6 +45,7 @@ from handlers.deciding import answer_question, decide
 from handlers.errors import NotFound
 from handlers.filing import file_exception
 from handlers.lifecycle import comment, revoke, withdraw
+from handlers.policy_admin import run_policy_command
 from handlers.queries import case_details, may_view, pending_approvals, requests_of
 from policy.names import at_text
 from storage.records import CaseRecord, case_ref
@@ -116,3 +125,14 @@ async def _run(svc: Services, actor: Actor, command: ChatCommand) -> Reply:
             return Reply((await come_back(svc, actor, command)).message)
         case Reassign():
             return Reply((await reassign(svc, actor, command)).message)
+        case (
+            PolicyShow()
+            | PolicyEdit()
+            | PolicyDiff()
+            | PolicyPropose()
+            | PolicyDecide()
+            | PolicyDiscard()
+            | PolicyHistory()
+            | PolicyRollback()
+        ):
+            return Reply((await run_policy_command(svc, actor, command)).text)

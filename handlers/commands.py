@@ -75,3 +75,55 @@ class Answer:
 
     case_id: int
     text: str
+
+
+# --- governing the policy from chat (handlers.policy_admin) --------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyShow:
+    kind: str | None = None  # tier | rule | person, or None for the whole version
+    entry: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyEdit:
+    """`set tier|rule|person ID FIELD VALUE...` or `group NAME add|remove PERSON...`, with
+    mentions already turned into person ids."""
+
+    words: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyDiff:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyPropose:
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyDecide:
+    """Approve or reject a proposed version (POL-000003)."""
+
+    version_id: int
+    approve: bool
+    text: str | None = None  # a note to an approval; the reason of a rejection
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyDiscard:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyHistory:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyRollback:
+    version: str  # POL-000003, or a prefix of a version hash
+    reason: str

@@ -48,6 +48,8 @@ class AuditData:
     version: str | None = None
     superseded: str | None = None
     source: str | None = None
+    policy_ref: str | None = None  # POL-000003
+    diff_hash: str | None = None  # SHA-256 of the diff that was proposed and approved
     # audit.checkpoint: the head of the chain that was sent to the auditors
     seq: int | None = None
     hash: str | None = None

@@ -81,6 +81,11 @@ class AuditKind(enum.StrEnum):
     PERSON_BACK = "person.back"
     AUDIT_CHECKPOINT = "audit.checkpoint"  # the chain's head, sent to the auditors
     POLICY_IMPORTED = "policy.imported"  # the policy file became the active version
+    POLICY_PROPOSED = "policy.proposed"
+    POLICY_APPROVED = "policy.approved"
+    POLICY_ACTIVATED = "policy.activated"
+    POLICY_REJECTED = "policy.rejected"
+    POLICY_REFUSED = "policy.refused"  # an admin command by someone without the role
 
     @property
     def is_refusal(self) -> bool:

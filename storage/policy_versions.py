@@ -136,3 +136,103 @@ async def activate_new(
         },
     )
     return _stored(result.one()), before
+
+
+async def get(conn: AsyncConnection, version_id: int) -> StoredPolicy | None:
+    row = (
+        await conn.execute(select(policy_versions).where(policy_versions.c.id == version_id))
+    ).first()
+    return _stored(row) if row else None
+
+
+async def draft_of(conn: AsyncConnection, person: str) -> StoredPolicy | None:
+    """`person`'s draft (each admin has at most one)."""
+    row = (
+        await conn.execute(
+            select(policy_versions)
+            .where(
+                policy_versions.c.state == VersionState.DRAFT.value,
+                policy_versions.c.created_by == person,
+            )
+            .order_by(policy_versions.c.id.desc())
+            .limit(1)
+        )
+    ).first()
+    return _stored(row) if row else None
+
+
+async def save_draft(
+    conn: AsyncConnection, person: str, version: str, text: str, now: datetime
+) -> StoredPolicy:
+    """Write `person`'s draft: the one they have, changed, or a new one."""
+    draft = await draft_of(conn, person)
+    if draft is not None:
+        await conn.execute(
+            update(policy_versions)
+            .where(policy_versions.c.id == draft.id)
+            .values(version=version, text=text, created_at=now)
+        )
+        found = await get(conn, draft.id)
+        assert found is not None
+        return found
+    result = await conn.execute(
+        insert(policy_versions).returning(*policy_versions.c),
+        {
+            "version": version,
+            "text": text,
+            "origin": "chat",
+            "source": "chat",
+            "state": VersionState.DRAFT.value,
+            "created_by": person,
+            "created_at": now,
+            "approved_by": None,
+            "approved_at": None,
+            "reason": None,
+        },
+    )
+    return _stored(result.one())
+
+
+async def set_state(
+    conn: AsyncConnection,
+    stored: StoredPolicy,
+    state: VersionState,
+    *,
+    expected: VersionState,
+    reason: str | None = None,
+) -> bool:
+    """Move a version from `expected` to `state`; False if it was not in `expected` any more
+    (someone else acted on it first)."""
+    values: dict[str, Any] = {"state": state.value}
+    if reason is not None:
+        values["reason"] = reason
+    result = await conn.execute(
+        update(policy_versions)
+        .where(policy_versions.c.id == stored.id, policy_versions.c.state == expected.value)
+        .values(**values)
+    )
+    return result.rowcount == 1
+
+
+async def activate(
+    conn: AsyncConnection, stored: StoredPolicy, approver: str, now: datetime
+) -> bool:
+    """Make a proposed version the active one (the one before is superseded)."""
+    current = await active(conn)
+    result = await conn.execute(
+        update(policy_versions)
+        .where(
+            policy_versions.c.id == stored.id,
+            policy_versions.c.state == VersionState.PROPOSED.value,
+        )
+        .values(state=VersionState.ACTIVE.value, approved_by=approver, approved_at=now)
+    )
+    if result.rowcount != 1:
+        return False
+    if current is not None:
+        await conn.execute(
+            update(policy_versions)
+            .where(policy_versions.c.id == current.id)
+            .values(state=VersionState.SUPERSEDED.value)
+        )
+    return True

@@ -28,6 +28,7 @@ from bot.chat_commands import (
     policy_resolver,
 )
 from bot.conversation import already_filed, run_command
+from bot.policy_chat import parse_policy_command
 from bot.replies import error_text
 from bot.slack.directory import SlackDirectory
 from bot.slack.reading import (
@@ -257,6 +258,9 @@ class SlackInteractions:
 
     async def approvals_command(self, body: Mapping[str, Any], respond: AsyncRespond) -> None:
         await self._command(body, respond, parse_approvals_command)
+
+    async def policy_command(self, body: Mapping[str, Any], respond: AsyncRespond) -> None:
+        await self._command(body, respond, parse_policy_command)
 
     async def _command(
         self,

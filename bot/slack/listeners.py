@@ -63,6 +63,11 @@ def register(app: AsyncApp, interactions: SlackInteractions) -> None:
         await ack()
         spawn(interactions.approvals_command(body, respond), "slack-approvals-command")
 
+    @app.command("/policy")
+    async def on_policy(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        spawn(interactions.policy_command(body, respond), "slack-policy-command")
+
     @app.command(ANYTHING)
     async def on_unknown_command(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()

@@ -27,6 +27,7 @@ from bot.chat_commands import (
 )
 from bot.conversation import already_filed, run_command
 from bot.messaging import DeliveryError
+from bot.policy_chat import parse_policy_command
 from bot.replies import error_text
 from bot.tasks import BackgroundTasks
 from bot.teams.connector import BotConnector
@@ -83,6 +84,8 @@ def parse_text(text: str, resolve: PersonResolver) -> ChatCommand | None:
     first = words[0].lower()
     if first in ("file", "new") and len(words) == 1:
         return None
+    if first == "policy":
+        return parse_policy_command(text.split(maxsplit=1)[1] if len(words) > 1 else "", resolve)
     if first in _APPROVALS_WORDS:
         rest = text.split(maxsplit=1)[1] if first == "approvals" and len(words) > 1 else ""
         return parse_approvals_command(rest if first == "approvals" else text, resolve)
