@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.audit_commands import checkpoint_command, verify_command
 from bot.audit_export import write_export
+from bot.backtest_command import backtest_command
 from bot.composition import build_services, open_database
 from bot.console import ConsoleSession
 from bot.serve import serve
@@ -61,13 +62,25 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--since", help="only events at or after this date (2026-01-31) or time")
     export.add_argument("--output", type=Path, help="write here instead of standard output")
 
-    policy_cmd = sub.add_parser("policy", help="check a policy file or simulate an event")
+    policy_cmd = sub.add_parser(
+        "policy", help="check a policy file, simulate an event, or backtest a draft"
+    )
     policy_sub = policy_cmd.add_subparsers(dest="policy_command", required=True, metavar="ACTION")
     check = policy_sub.add_parser("check", help="validate a policy file")
     check.add_argument("file", type=Path)
     simulate = policy_sub.add_parser("simulate", help="show what the policy does with an event")
     simulate.add_argument("file", type=Path)
     simulate.add_argument("--event", type=Path, required=True, help="an exception event (JSON)")
+    backtest = policy_sub.add_parser(
+        "backtest", help="what a draft policy would change for past cases (reads, never writes)"
+    )
+    backtest.add_argument("file", type=Path, help="the draft policy file")
+    backtest.add_argument(
+        "--since", help="cases filed at or after this date (2026-10-01); default: last 30 days"
+    )
+    backtest.add_argument(
+        "--format", choices=("text", "json"), default="text", help="a summary, or JSON"
+    )
     return parser
 
 
@@ -223,6 +236,8 @@ def _policy(args: argparse.Namespace) -> int:
             f"{len(policy.people)} people, {len(policy.tiers)} tiers, {len(policy.rules)} rules"
         )
         return 0
+    if args.policy_command == "backtest":
+        return backtest_command(policy, args.file, args.since, args.format)
     try:
         event = json.loads(args.event.read_text(encoding="utf-8"))
         request = parse_request(event)

@@ -56,8 +56,8 @@ def evaluate(
     """Apply `policy` to `request` (which must have no `request_problems`).
 
     `away` maps people who are away to the delegate they named (see `policy.routing`).
-    Raises `policy.routing.NoEligibleApprover` when a tier of the route has too few people
-    who may approve this request.
+    A tier with too few people who may approve is staffed as far as it can be and says so
+    (`RouteStep.short`; no approvers at all when nobody may).
     """
     requester = policy.find_person(request.requester)
     exception_type = policy.taxonomy.get(request.code)

@@ -1,0 +1,158 @@
+"""`approvals policy backtest DRAFT.yaml`: past cases under a draft policy, before it goes live.
+
+Reads the cases filed since `--since` (default: the last 30 days) from the database the server
+uses, re-evaluates their stored requests under the draft and under the current policy
+(APPROVALS_POLICY_FILE), and prints what would change (`policy.backtest`). It reads in one
+snapshot and writes nothing; a SQLite file that does not exist is not created.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import TextIO
+
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+
+from bot.composition import open_database
+from bot.settings import ConfigurationError, load_settings
+from handlers.clock import Clock, SystemClock
+from policy.backtest import PastCase, backtest, the_same_for_all
+from policy.loader import PolicyError, load_policy
+from policy.model import Policy
+from storage.database import Database
+from storage.migrate import current_revision
+from storage.records import case_ref
+from storage.tables import cases
+
+DEFAULT_WINDOW = timedelta(days=30)
+
+
+class CommandError(Exception):
+    """The backtest cannot run; the message says why (exit status 2)."""
+
+
+def parse_since(text: str) -> datetime:
+    """`2026-10-01` (midnight UTC) or an ISO time (UTC unless it names its offset)."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        try:
+            moment = datetime.combine(date.fromisoformat(text), datetime.min.time())
+        except ValueError:
+            raise CommandError(
+                f"--since {text!r} is not a date like 2026-10-01 or a time like "
+                "2026-10-01T09:00:00+02:00."
+            ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def backtest_command(
+    draft: Policy,
+    draft_file: Path,
+    since: str | None,
+    output_format: str,
+    *,
+    out: TextIO | None = None,
+    clock: Clock | None = None,
+) -> int:
+    """Run the backtest and print it; the exit status (0, or 2 when it cannot run)."""
+    out = out if out is not None else sys.stdout
+    try:
+        start = parse_since(since) if since is not None else _default_start(clock)
+        settings = load_settings()
+        current = _current_policy(settings.APPROVALS_POLICY_FILE)
+        _refuse_missing_sqlite_file(settings.APPROVALS_DATABASE_URL)
+        past = asyncio.run(_read(settings.APPROVALS_DATABASE_URL, start))
+    except (CommandError, ConfigurationError) as error:
+        print(error, file=sys.stderr)
+        return 2
+    report = backtest(past, the_same_for_all(current), draft)
+    if output_format == "json":
+        text = report.to_json()
+    else:
+        text = f"{_heading(draft, draft_file, current, start)}\n{report.to_text()}"
+    try:
+        out.write(text + "\n")
+        out.flush()
+    except BrokenPipeError:  # the reader stopped early (`| head`): not an error
+        _silence(out)
+    return 0
+
+
+def _default_start(clock: Clock | None) -> datetime:
+    return (clock or SystemClock()).now() - DEFAULT_WINDOW
+
+
+def _current_policy(path: Path) -> Policy:
+    """What `approvals serve` runs: the policy every past case is compared against."""
+    try:
+        return load_policy(path)
+    except PolicyError as error:
+        raise CommandError(
+            f"The current policy (APPROVALS_POLICY_FILE) has problems:\n{error}"
+        ) from None
+
+
+async def _read(url: str, since: datetime) -> list[PastCase]:
+    db = await open_database(url)
+    try:
+        if await current_revision(db) is None:
+            raise CommandError("The database has no approvals schema yet: run `approvals migrate`.")
+        return await read_cases(db, since)
+    except DBAPIError as error:  # e.g. a schema from another version, a permission refused
+        raise CommandError(
+            f"Cannot read the cases: {getattr(error, 'orig', None) or error}"
+        ) from None
+    finally:
+        await db.dispose()
+
+
+async def read_cases(db: Database, since: datetime) -> list[PastCase]:
+    """The cases filed at or after `since`, oldest id first, in one snapshot."""
+    query = (
+        select(cases.c.id, cases.c.request, cases.c.created_at, cases.c.policy_version)
+        .where(cases.c.created_at >= since)
+        .order_by(cases.c.id)
+    )
+    async with db.reading() as conn:
+        rows = (await conn.execute(query)).all()
+    return [
+        PastCase(case_ref(row.id), row.request, row.created_at, row.policy_version) for row in rows
+    ]
+
+
+def _refuse_missing_sqlite_file(url: str) -> None:
+    """Opening a SQLite file that is not there would create it: a reader should not."""
+    parsed = make_url(url)
+    path = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not path or path == ":memory:":
+        return
+    if not path.startswith("file:") and not os.path.exists(path):
+        raise CommandError(f"APPROVALS_DATABASE_URL: {path} does not exist: no cases to backtest.")
+
+
+def _heading(draft: Policy, draft_file: Path, current: Policy, since: datetime) -> str:
+    return (
+        f"Backtest of {draft_file} ({draft.name}, version {draft.version[:12]})\n"
+        f"against the current policy {current.source} ({current.name}, version "
+        f"{current.version[:12]}),\non the cases filed since {since.isoformat(timespec='seconds')}."
+    )
+
+
+def _silence(out: TextIO) -> None:
+    """Point a closed standard output at os.devnull, so Python's exit does not fail on it."""
+    try:
+        fileno = out.fileno()
+    except (OSError, ValueError):
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fileno)
+    finally:
+        os.close(devnull)
