@@ -21,6 +21,7 @@ from bot.audit_export import write_export
 from bot.backtest_command import backtest_command
 from bot.composition import build_services, open_database
 from bot.console import ConsoleSession
+from bot.policy_export import export_policy
 from bot.serve import serve
 from bot.settings import ConfigurationError, Settings, load_settings
 from bot.validation import parse_request
@@ -81,12 +82,16 @@ def _parser() -> argparse.ArgumentParser:
     backtest.add_argument(
         "--format", choices=("text", "json"), default="text", help="a summary, or JSON"
     )
+    export_policy_cmd = policy_sub.add_parser(
+        "export", help="write the active policy version (from the database) as YAML"
+    )
+    export_policy_cmd.add_argument("--output", type=Path, help="write here, not to stdout")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.command == "policy":
+    if args.command == "policy" and args.policy_command != "export":
         return _policy(args)
     try:
         settings = load_settings()
@@ -126,6 +131,12 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if args.command == "audit":
         return await _audit(args, settings)
+    if args.command == "policy":  # export: the active version, from the database
+        db = await open_database(settings.APPROVALS_DATABASE_URL)
+        try:
+            return await export_policy(db, args.output)
+        finally:
+            await db.dispose()
     services = await build_services(settings)
     try:
         if args.command == "console":

@@ -3,13 +3,17 @@ auditor runs, and what each tells them."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 
 import pytest
 
 from bot.cli import main
+from bot.composition import build_services
+from bot.settings import load_settings
 from tests.bot.test_cli import _seed, sqlite_url
+from tests.conftest import TEST_POLICY
 
 __all__ = ["sqlite_url"]  # the fixture, shared with the other CLI tests
 
@@ -80,3 +84,23 @@ def test_checkpoint_send_queues_a_message_for_each_auditor(
         assert [row[0] for row in rows] == ["aud"]
         kinds = raw.execute("SELECT action FROM audit_events ORDER BY seq DESC LIMIT 1")
         assert kinds.fetchone()[0] == "audit.checkpoint"
+
+
+def test_policy_export_writes_the_active_version(
+    sqlite_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["policy", "export"]) == 2  # an empty database
+    assert "run `approvals migrate`" in capsys.readouterr().err
+    assert main(["migrate"]) == 0
+    assert main(["policy", "export"]) == 2  # nothing stored before a start-up imports it
+    assert "No policy version is stored yet" in capsys.readouterr().err
+
+    async def start() -> None:  # what `serve` and `console` do first: import the file
+        services = await build_services(load_settings())
+        await services.db.dispose()
+
+    asyncio.run(start())
+    out = tmp_path / "exported.yaml"
+    assert main(["policy", "export", "--output", str(out)]) == 0
+    assert out.read_text(encoding="utf-8") == TEST_POLICY.read_text(encoding="utf-8")
+    assert "exported POL-000001" in capsys.readouterr().err
