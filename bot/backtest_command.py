@@ -15,7 +15,6 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
-from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
@@ -25,10 +24,10 @@ from handlers.clock import Clock, SystemClock
 from policy.backtest import PastCase, backtest, the_same_for_all
 from policy.loader import PolicyError, load_policy
 from policy.model import Policy
+from storage.cases import filed_since
 from storage.database import Database
 from storage.migrate import current_revision
 from storage.records import case_ref
-from storage.tables import cases
 
 DEFAULT_WINDOW = timedelta(days=30)
 
@@ -115,13 +114,8 @@ async def _read(url: str, since: datetime) -> list[PastCase]:
 
 async def read_cases(db: Database, since: datetime) -> list[PastCase]:
     """The cases filed at or after `since`, oldest id first, in one snapshot."""
-    query = (
-        select(cases.c.id, cases.c.request, cases.c.created_at, cases.c.policy_version)
-        .where(cases.c.created_at >= since)
-        .order_by(cases.c.id)
-    )
     async with db.reading() as conn:
-        rows = (await conn.execute(query)).all()
+        rows = await filed_since(conn, since)
     return [
         PastCase(case_ref(row.id), row.request, row.created_at, row.policy_version) for row in rows
     ]

@@ -21,6 +21,7 @@ from handlers.commands import (
     Comment,
     Decide,
     GoAway,
+    PolicyBacktest,
     PolicyDecide,
     PolicyDiff,
     PolicyDiscard,
@@ -87,6 +88,7 @@ ChatCommand = (
     | GoAway
     | ComeBack
     | Reassign
+    | PolicyBacktest
     | PolicyShow
     | PolicyEdit
     | PolicyDiff

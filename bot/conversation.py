@@ -28,6 +28,7 @@ from handlers.commands import (
     Decide,
     FileException,
     GoAway,
+    PolicyBacktest,
     PolicyDecide,
     PolicyDiff,
     PolicyDiscard,
@@ -126,7 +127,8 @@ async def _run(svc: Services, actor: Actor, command: ChatCommand) -> Reply:
         case Reassign():
             return Reply((await reassign(svc, actor, command)).message)
         case (
-            PolicyShow()
+            PolicyBacktest()
+            | PolicyShow()
             | PolicyEdit()
             | PolicyDiff()
             | PolicyPropose()

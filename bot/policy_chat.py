@@ -7,6 +7,7 @@ import re
 
 from bot.chat_commands import ChatCommand, PersonResolver, UsageError, person_of
 from handlers.commands import (
+    PolicyBacktest,
     PolicyDecide,
     PolicyDiff,
     PolicyDiscard,
@@ -26,6 +27,7 @@ POLICY_HELP = """\
 /policy set person ID manager @x                 also: delegate, roles admin auditor
 /policy group NAME add|remove @a
 /policy diff                                     your draft against the active version
+/policy backtest [30d]                           your draft replayed on past cases
 /policy propose <reason>                         send your draft to the other admins
 /policy approve POL-000001 [note] | reject POL-000001 <reason> | discard
 /policy history                                  versions with who, when, why
@@ -33,6 +35,16 @@ POLICY_HELP = """\
 
 _PEOPLE_FIELDS = {"approvers", "backup", "manager", "delegate"}
 _POLICY_REF = re.compile(r"(?:POL-?)?0*([0-9]{1,9})", re.IGNORECASE | re.ASCII)
+
+
+_DAYS = re.compile(r"([0-9]{1,4})d?", re.ASCII)
+
+
+def _days(word: str) -> int:
+    match = _DAYS.fullmatch(word)
+    if match is None or not 0 < int(match.group(1)) <= 3660:
+        raise UsageError(f"{word!r} is not a number of days like 30d.")
+    return int(match.group(1))
 
 
 def _policy_ref(word: str) -> int:
@@ -78,6 +90,8 @@ def parse_policy_command(text: str, resolve: PersonResolver) -> ChatCommand:
             return PolicyDecide(_policy_ref(words[1]), True, " ".join(words[2:]) or None)
         case "reject" if len(words) >= 3:
             return PolicyDecide(_policy_ref(words[1]), False, " ".join(words[2:]))
+        case "backtest" if len(words) <= 2:
+            return PolicyBacktest(_days(words[1]) if len(words) == 2 else 30)
         case "discard" if len(words) == 1:
             return PolicyDiscard()
         case "history" if len(words) == 1:

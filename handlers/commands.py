@@ -114,6 +114,13 @@ class PolicyDecide:
 
 
 @dataclass(frozen=True, slots=True)
+class PolicyBacktest:
+    """The admin's draft replayed on the cases of the last `days` days."""
+
+    days: int = 30
+
+
+@dataclass(frozen=True, slots=True)
 class PolicyDiscard:
     pass
 

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import yaml
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from handlers.commands import (
+    PolicyBacktest,
     PolicyDecide,
     PolicyDiff,
     PolicyDiscard,
@@ -32,8 +34,9 @@ from handlers.commands import (
 from handlers.context import Actor, Services
 from handlers.errors import Conflict, InvalidRequest, NotAllowed, NotFound
 from policy.audit_data import AuditData
+from policy.backtest import PastCase, backtest
 from policy.effects import AuditEvent, MessageKind, OutgoingMessage
-from policy.lifecycle import AuditKind
+from policy.lifecycle import AuditKind, case_ref
 from policy.loader import PolicyError, parse_policy
 from policy.model import Policy, Role
 from policy.names import name_of
@@ -47,12 +50,13 @@ from policy.policy_edits import (
     four_eyes_problem,
     load_data,
 )
-from storage import audit, outbox
+from storage import audit, cases, outbox
 from storage import policy_versions as versions
 from storage.policy_versions import StoredPolicy, VersionState
 
 PolicyCommand = (
-    PolicyShow
+    PolicyBacktest
+    | PolicyShow
     | PolicyEdit
     | PolicyDiff
     | PolicyPropose
@@ -101,6 +105,8 @@ async def run_policy_command(svc: Services, actor: Actor, command: PolicyCommand
             return await _history(svc)
         case PolicyRollback():
             return await _rollback(svc, actor, command)
+        case PolicyBacktest():
+            return await _backtest(svc, actor, command.days)
 
 
 async def _record(
@@ -321,6 +327,39 @@ async def _decide(svc: Services, actor: Actor, command: PolicyDecide) -> PolicyR
         raise NotAllowed(refusal)
     svc.policy = after  # in force here now; the other replicas follow within seconds
     return PolicyReply(f"Approved {stored.ref}: it is the active policy now.")
+
+
+CHAT_LINES = 30  # a chat reply shows this much of the report; the CLI shows it all
+
+
+async def _backtest(svc: Services, actor: Actor, days: int) -> PolicyReply:
+    """The admin's draft replayed on the last `days` days of cases, each against the stored
+    version that decided it (the one in force, for a case older than the stored versions)."""
+    since = svc.clock.now() - timedelta(days=days)
+    async with svc.db.reading() as conn:
+        draft = await versions.draft_of(conn, actor.id)
+        if draft is None:
+            return PolicyReply("You have no draft to backtest: /policy set ... starts one.")
+        rows = await cases.filed_since(conn, since)
+        texts = await versions.texts_by_version(conn)
+    decided_by: dict[str, Policy] = {}
+    for version, text in texts.items():
+        try:
+            decided_by[version] = parse_policy(text, f"version {version[:12]}")
+        except PolicyError:
+            continue  # a version this code no longer loads: its cases use the current one
+    current = svc.policy
+
+    def policy_for(case: PastCase) -> Policy:
+        return decided_by.get(case.policy_version or "", current)
+
+    past = [PastCase(case_ref(r.id), r.request, r.created_at, r.policy_version) for r in rows]
+    report = backtest(past, policy_for, _validated(draft.text, "your draft"))
+    lines = report.to_text().splitlines()
+    shown = "\n".join(lines[:CHAT_LINES])
+    if len(lines) > CHAT_LINES:
+        shown += f"\n... {len(lines) - CHAT_LINES} more lines: `approvals policy backtest` has all."
+    return PolicyReply(f"Your draft on the last {days} days of cases:\n{shown}")
 
 
 async def _discard(svc: Services, actor: Actor) -> PolicyReply:

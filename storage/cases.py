@@ -206,6 +206,17 @@ async def find_recent_filing(
     return _case(row) if row else None
 
 
+async def filed_since(conn: AsyncConnection, since: datetime) -> list[Any]:
+    """(id, request, created_at, policy_version) of the cases filed at or after `since`,
+    oldest first: what a backtest replays."""
+    query = (
+        select(cases.c.id, cases.c.request, cases.c.created_at, cases.c.policy_version)
+        .where(cases.c.created_at >= since)
+        .order_by(cases.c.id)
+    )
+    return list((await conn.execute(query)).all())
+
+
 async def find_by_external_id(
     conn: AsyncConnection, source: str, external_id: str
 ) -> CaseRecord | None:

@@ -93,6 +93,17 @@ async def last_imported(conn: AsyncConnection, source: str) -> StoredPolicy | No
     return _stored(row) if row else None
 
 
+async def texts_by_version(conn: AsyncConnection) -> dict[str, str]:
+    """The stored text of each version hash (the first stored, when it was stored twice)."""
+    rows = await conn.execute(
+        select(policy_versions.c.version, policy_versions.c.text).order_by(policy_versions.c.id)
+    )
+    texts: dict[str, str] = {}
+    for row in rows:
+        texts.setdefault(row.version, row.text)
+    return texts
+
+
 async def history(conn: AsyncConnection, limit: int = 50) -> list[StoredPolicy]:
     rows = await conn.execute(
         select(policy_versions).order_by(policy_versions.c.id.desc()).limit(limit)

@@ -19,7 +19,7 @@ from policy.loader import parse_policy
 from storage import audit
 from storage.database import Database
 from tests.conftest import TEST_POLICY
-from tests.handlers.conftest import outbox_rows
+from tests.handlers.conftest import file, outbox_rows
 
 # The test policy with a second admin (maria), as four eyes needs.
 TEXT = TEST_POLICY.read_text(encoding="utf-8").replace(
@@ -158,3 +158,19 @@ async def test_a_rejection_needs_a_reason_and_a_rollback_proposes_the_old_versio
         _command(admin_svc, "propose ")
     await say(admin_svc, "maria", "approve POL-000003 fine")
     assert admin_svc.policy.version == original
+
+
+async def test_a_draft_is_backtested_from_chat_against_the_version_that_decided(
+    admin_svc: Services,
+) -> None:
+    assert (await say(admin_svc, "ada", "backtest")).startswith("You have no draft")
+    await file(admin_svc, amount=30000.0)  # high-value: category-lead, then finance-director
+    await file(admin_svc, amount=1200.0, title="Small one")  # the default route
+    await say(admin_svc, "ada", "set rule high-value when amount > 50000.0")
+
+    report = await say(admin_svc, "ada", "backtest 7d")
+
+    assert report.startswith("Your draft on the last 7 days of cases:")
+    assert report.splitlines()[1].startswith("2 cases backtested: 1 would change")
+    assert "EXC-000001" in report
+    assert "EXC-000002" not in report
