@@ -94,9 +94,6 @@ _HISTORY_VERBS = {
     AuditKind.CASE_REVOKED: "revoked the decision",
 }
 
-# Kept for readers that filter a history by kind.
-ESCALATION_ACTIONS = frozenset(kind.value for kind in ESCALATION_KINDS)
-
 
 def _people(policy: Policy, people: tuple[str, ...] | None) -> str:
     return names_of(policy, people or ()) or "nobody"

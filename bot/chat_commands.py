@@ -21,15 +21,7 @@ from handlers.commands import (
     Comment,
     Decide,
     GoAway,
-    PolicyBacktest,
-    PolicyDecide,
-    PolicyDiff,
-    PolicyDiscard,
-    PolicyEdit,
-    PolicyHistory,
-    PolicyPropose,
-    PolicyRollback,
-    PolicyShow,
+    PolicyCommand,
     Reassign,
     Revoke,
     Withdraw,
@@ -88,15 +80,7 @@ ChatCommand = (
     | GoAway
     | ComeBack
     | Reassign
-    | PolicyBacktest
-    | PolicyShow
-    | PolicyEdit
-    | PolicyDiff
-    | PolicyPropose
-    | PolicyDecide
-    | PolicyDiscard
-    | PolicyHistory
-    | PolicyRollback
+    | PolicyCommand
 )
 
 HELP = """\

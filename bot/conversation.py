@@ -22,21 +22,13 @@ from bot.validation import parse_request
 from cards.view import CardView
 from handlers.absence import come_back, go_away, reassign
 from handlers.commands import (
+    POLICY_COMMANDS,
     Answer,
     ComeBack,
     Comment,
     Decide,
     FileException,
     GoAway,
-    PolicyBacktest,
-    PolicyDecide,
-    PolicyDiff,
-    PolicyDiscard,
-    PolicyEdit,
-    PolicyHistory,
-    PolicyPropose,
-    PolicyRollback,
-    PolicyShow,
     Reassign,
     Revoke,
     Withdraw,
@@ -126,15 +118,5 @@ async def _run(svc: Services, actor: Actor, command: ChatCommand) -> Reply:
             return Reply((await come_back(svc, actor, command)).message)
         case Reassign():
             return Reply((await reassign(svc, actor, command)).message)
-        case (
-            PolicyBacktest()
-            | PolicyShow()
-            | PolicyEdit()
-            | PolicyDiff()
-            | PolicyPropose()
-            | PolicyDecide()
-            | PolicyDiscard()
-            | PolicyHistory()
-            | PolicyRollback()
-        ):
+        case _ if isinstance(command, POLICY_COMMANDS):
             return Reply((await run_policy_command(svc, actor, command)).text)

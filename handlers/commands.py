@@ -134,3 +134,28 @@ class PolicyHistory:
 class PolicyRollback:
     version: str  # POL-000003, or a prefix of a version hash
     reason: str
+
+
+# Every policy command, as one type (for the chat vocabulary) and as classes (to match on).
+PolicyCommand = (
+    PolicyBacktest
+    | PolicyShow
+    | PolicyEdit
+    | PolicyDiff
+    | PolicyPropose
+    | PolicyDecide
+    | PolicyDiscard
+    | PolicyHistory
+    | PolicyRollback
+)
+POLICY_COMMANDS = (
+    PolicyBacktest,
+    PolicyShow,
+    PolicyEdit,
+    PolicyDiff,
+    PolicyPropose,
+    PolicyDecide,
+    PolicyDiscard,
+    PolicyHistory,
+    PolicyRollback,
+)

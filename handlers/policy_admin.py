@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from handlers.commands import (
     PolicyBacktest,
+    PolicyCommand,
     PolicyDecide,
     PolicyDiff,
     PolicyDiscard,
@@ -54,17 +55,6 @@ from storage import audit, cases, outbox
 from storage import policy_versions as versions
 from storage.policy_versions import StoredPolicy, VersionState
 
-PolicyCommand = (
-    PolicyBacktest
-    | PolicyShow
-    | PolicyEdit
-    | PolicyDiff
-    | PolicyPropose
-    | PolicyDecide
-    | PolicyDiscard
-    | PolicyHistory
-    | PolicyRollback
-)
 _LOOKING = (PolicyShow, PolicyDiff, PolicyHistory)  # auditors may do these too
 
 

@@ -11,9 +11,10 @@ import pytest
 from bot.chat_commands import UsageError, policy_resolver
 from bot.policy_chat import parse_policy_command
 from handlers.clock import ManualClock
+from handlers.commands import PolicyCommand
 from handlers.context import Actor, Services
 from handlers.errors import DomainError, NotAllowed
-from handlers.policy_admin import PolicyCommand, run_policy_command
+from handlers.policy_admin import run_policy_command
 from handlers.policy_versions import bootstrap, follow
 from policy.loader import parse_policy
 from storage import audit
