@@ -25,6 +25,7 @@ from bot.chat_commands import (
     policy_resolver,
 )
 from bot.conversation import run_command
+from bot.policy_chat import parse_policy_command
 from handlers.context import Actor, Services
 from policy.loader import parse_policy
 from policy.problems import PolicyError
@@ -50,6 +51,20 @@ json_like = st.recursive(
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(hostile_text, inner, max_size=4),
     max_leaves=20,
 )
+# The first words of /policy commands, so the generated rest reaches their handlers.
+POLICY_WORDS = [
+    "show tier",
+    "set tier category-lead sla",
+    "set tier category-lead approvers",
+    "set rule high-value when",
+    "set person lee roles",
+    "group ap-leads add",
+    "propose",
+    "approve",
+    "reject POL-1",
+    "rollback",
+    "backtest",
+]
 FIELDS = [*EVENT.keys(), "supplier.name", "supplier.risk_score", "budget.remaining", "details.x"]
 
 
@@ -102,17 +117,24 @@ async def test_intake_never_answers_5xx_and_stores_nothing_it_refuses(
 
 @SQLITE_ONLY
 @BOUNDED
-@given(text=hostile_text, approvals=st.booleans(), who=st.sampled_from(["rita", "lee", "ada"]))
+@given(
+    text=hostile_text
+    | st.sampled_from(POLICY_WORDS).flatmap(lambda w: hostile_text.map(lambda t: f"{w} {t}")),
+    kind=st.sampled_from(["exception", "approvals", "policy"]),
+    who=st.sampled_from(["rita", "lee", "ada", "aud"]),
+)
 async def test_chat_commands_answer_everything_without_a_crash(
-    services: Services, caplog: pytest.LogCaptureFixture, text: str, approvals: bool, who: str
+    services: Services, caplog: pytest.LogCaptureFixture, text: str, kind: str, who: str
 ) -> None:
     caplog.set_level(logging.INFO)
+    resolve = policy_resolver(services.policy)
     try:
-        command = (
-            parse_approvals_command(text, policy_resolver(services.policy))
-            if approvals
-            else parse_exception_command(text)
-        )
+        if kind == "approvals":
+            command = parse_approvals_command(text, resolve)
+        elif kind == "policy":
+            command = parse_policy_command(text, resolve)
+        else:
+            command = parse_exception_command(text)
     except UsageError as error:
         usage = str(error)
     else:
