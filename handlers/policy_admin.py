@@ -39,7 +39,7 @@ from policy.backtest import PastCase, backtest
 from policy.effects import AuditEvent, MessageKind, OutgoingMessage
 from policy.lifecycle import AuditKind, case_ref
 from policy.loader import PolicyError, parse_policy
-from policy.model import Policy, Role
+from policy.model import Policy
 from policy.names import name_of
 from policy.policy_edits import (
     EditError,
@@ -51,6 +51,7 @@ from policy.policy_edits import (
     four_eyes_problem,
     load_data,
 )
+from policy.roles import Need, role_problem
 from storage import audit, cases, outbox
 from storage import policy_versions as versions
 from storage.policy_versions import StoredPolicy, VersionState
@@ -64,14 +65,8 @@ class PolicyReply:
 
 
 def _role_problem(policy: Policy, actor: Actor, command: PolicyCommand) -> str | None:
-    person = policy.person(actor.id)
-    roles = person.roles if person is not None else frozenset()
-    if Role.ADMIN in roles:
-        return None
-    if isinstance(command, _LOOKING) and Role.AUDITOR in roles:
-        return None
-    needed = "admin or auditor" if isinstance(command, _LOOKING) else "admin"
-    return f"Only a policy {needed} can do that, and you are not one."
+    need = Need.LOOK if isinstance(command, _LOOKING) else Need.CHANGE
+    return role_problem(policy, actor.id, need)
 
 
 async def run_policy_command(svc: Services, actor: Actor, command: PolicyCommand) -> PolicyReply:
