@@ -210,7 +210,7 @@ def parse_exception_command(text: str) -> ChatCommand:
 
 
 _AWAY_USAGE = "/approvals away until 2026-12-01 [delegate @lee]"
-_REASSIGN_USAGE = "/approvals reassign EXC-000123 @carol reason"
+_REASSIGN_USAGE = "/approvals reassign EXC-000123 @carol [from @dana] reason"
 # Slack escapes: <@U123>, <@U123|name>, <mailto:a@b.example|a@b.example>
 _SLACK_USER = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
 _MAILTO = re.compile(r"<mailto:([^|>]+)(?:\|[^>]*)?>")
@@ -279,9 +279,14 @@ def _reassign(rest: str, resolve: PersonResolver) -> Reassign:
     case_id = _case_id([first] if first else [], _REASSIGN_USAGE)
     who, reason = _next_token(rest)
     to = person_of(who, resolve, _REASSIGN_USAGE)
+    place = None
+    keyword, after = _next_token(reason)
+    whose, rest = _next_token(after)
+    if keyword.lower() == "from" and (found := resolve(whose)) is not None:
+        place, reason = found, rest  # an admin moving someone else's place
     if not reason:
         raise UsageError(f"Handing a step on needs a reason. Usage: {_REASSIGN_USAGE}")
-    return Reassign(case_id, to, reason)
+    return Reassign(case_id, to, reason, place)
 
 
 def parse_approvals_command(text: str, resolve: PersonResolver) -> ChatCommand:

@@ -9,7 +9,8 @@ over for the tier's backup, then the away person's managers; when nobody may tak
 it stays with them and the reply says so. `/approvals back` ends the absence early; steps
 handed over stay where they went.
 
-`/approvals reassign CASE PERSON reason` hands the actor's own open step to someone else.
+`/approvals reassign CASE PERSON [from PERSON] reason` hands the actor's own place on the open
+step to someone else; an admin may move anyone's place (`from`), with a reason.
 
 Bad input changes nothing: the command is refused with a message saying what to fix.
 """
@@ -26,7 +27,7 @@ from handlers.commands import ComeBack, GoAway, Reassign
 from handlers.context import Actor, Services
 from handlers.errors import Conflict, InvalidRequest, NotAllowed, NotFound
 from handlers.people import name_of
-from handlers.unit import change_case
+from handlers.unit import change_case, guard
 from policy.audit_data import AuditData
 from policy.case import Case, Verdict
 from policy.case_changes import hand_over
@@ -35,6 +36,7 @@ from policy.case_records import CaseRecord, StepRecord
 from policy.effects import AuditEvent
 from policy.lifecycle import AuditKind
 from policy.model import Person, Policy
+from policy.roles import Need, role_problem
 from policy.routing import manager_chain, stand_in
 from storage import absences, audit, cases, outbox
 
@@ -217,6 +219,8 @@ def _stand_ins(
 
 
 async def reassign(svc: Services, actor: Actor, cmd: Reassign) -> ReassignResult:
+    """Hand a place on a case's open step to someone else: an approver their own place, an
+    admin anyone's (`cmd.place`, or the one approver still awaited)."""
     policy = svc.policy
     me = _person(svc, actor)
     reason = cmd.reason.strip()
@@ -225,8 +229,12 @@ async def reassign(svc: Services, actor: Actor, cmd: Reassign) -> ReassignResult
     if len(reason) > MAX_REASON:
         raise InvalidRequest([("reason", f"is longer than {MAX_REASON} characters")])
     target = _find(policy, cmd.to, "stand-in")
-    if target.id == me.id:
-        raise InvalidRequest([("person", "name someone else: the step is already yours")])
+    place = None
+    if cmd.place is not None:
+        found = policy.find_person(cmd.place.strip().removeprefix("@"))
+        if found is None:
+            raise NotFound(f"There is nobody called {cmd.place!r} in the policy.")
+        place = found.id
     async with svc.db.reading() as conn:
         theirs = await absences.active_absence(conn, target.id, svc.clock.now())
     if theirs is not None:
@@ -237,15 +245,25 @@ async def reassign(svc: Services, actor: Actor, cmd: Reassign) -> ReassignResult
         )
 
     def make(case: Case, away: Mapping[str, str]) -> Change:
-        # Bad reassignments change nothing and are not audited: the reply says what to fix.
-        permission = case.may_hand_over(policy, me.id, target.id)
+        owner = case.place_to_move(policy, me.id, place)
+        if owner is not None and target.id == owner:
+            whose = "yours" if owner == me.id else f"{target.name}'s"
+            raise InvalidRequest([("person", f"name someone else: the step is already {whose}")])
+        permission = case.may_hand_over(policy, me.id, target.id, place)
         if permission.verdict is Verdict.CLOSED:
             raise Conflict(permission.reason or f"{case.ref} cannot be handed on now.")
         if not permission.allowed:
+            if place not in (None, me.id) and role_problem(policy, me.id, Need.CHANGE):
+                # Moving someone else's place is an admin command: a non-admin's try is audited.
+                refused = guard(svc, case, actor, permission, AuditKind.REASSIGN_REFUSED)
+                if refused is not None:
+                    return refused
+            # An approver's own bad handover changes nothing: the reply says what to fix.
             raise NotAllowed(permission.reason or f"You cannot hand {case.ref} on.")
         step = case.current_step
         assert step is not None
-        return hand_over(policy, case, actor, step, me.id, target.id, reason, svc.clock.now())
+        assert owner is not None
+        return hand_over(policy, case, actor, step, owner, target.id, reason, svc.clock.now())
 
     change = await change_case(svc, cmd.case_id, make)
     return ReassignResult(change.case.record, change.note)

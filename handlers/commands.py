@@ -62,11 +62,13 @@ class ComeBack:
 
 @dataclass(frozen=True, slots=True)
 class Reassign:
-    """Hand the open step of a case, assigned to the actor, to someone else."""
+    """Hand a place on the open step of a case to someone else: the actor's own, or (for an
+    admin) `place`, a person id or email."""
 
     case_id: int
     to: str  # a person id or email
     reason: str
+    place: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

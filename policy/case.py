@@ -23,6 +23,7 @@ from policy.case_records import CaseRecord, DecisionRecord, StepRecord
 from policy.lifecycle import Action, CaseStatus, StepStatus
 from policy.model import Policy, Role
 from policy.names import at_text, name_of, names_of
+from policy.roles import Need, role_problem
 from policy.routing import escalation_managers
 
 DECIDING = (Action.APPROVE, Action.REJECT)
@@ -292,18 +293,47 @@ class Case:
             )
         return ALLOWED
 
-    def may_hand_over(self, policy: Policy, actor: str, target: str) -> Permission:
-        """May `actor` hand their place on the current step to `target`?"""
+    def place_to_move(self, policy: Policy, actor: str, place: str | None) -> str | None:
+        """Whose place on the current step a reassignment by `actor` moves: the one named;
+        else the actor's own; else, for an admin, the one approver still awaited."""
+        step = self.current_step
+        if place is not None or step is None:
+            return place
+        if actor in step.approvers:
+            return actor
+        awaited = self.awaited(step)
+        if role_problem(policy, actor, Need.CHANGE) is None and len(awaited) == 1:
+            return awaited[0]
+        return None
+
+    def may_hand_over(
+        self, policy: Policy, actor: str, target: str, place: str | None = None
+    ) -> Permission:
+        """May `actor` hand `place` (their own place, by default) on the current step to
+        `target`? Approvers hand on their own place; admins may move anyone's."""
         step = self.current_step
         if self.status.is_final or step is None:
             return _closed(f"{self.ref} is {self.status.value}; there is no step to hand on.")
-        if actor not in step.approvers:
+        owner = self.place_to_move(policy, actor, place)
+        admin = role_problem(policy, actor, Need.CHANGE) is None
+        if owner is None and admin:
+            return _refuse(
+                f"{step.tier} of {self.ref} waits for {names_of(policy, self.awaited(step))}: "
+                "say whose place moves (from @person)."
+            )
+        if owner is None or (owner != actor and not admin):
             return _refuse(
                 f"{self.ref} is not waiting for you ({step.tier} is with "
                 f"{names_of(policy, step.approvers)}), so you cannot hand it on."
+                + ("" if owner is None else " Only a policy admin can move someone else's place.")
             )
-        if actor in self.voted(step):
-            return _refuse(f"You already voted on this step of {self.ref}; it cannot be handed on.")
+        if owner not in step.approvers:
+            return _refuse(f"{name_of(policy, owner)} is not an approver of {step.tier} now.")
+        if owner in self.voted(step):
+            who = "You" if owner == actor else name_of(policy, owner)
+            return _refuse(
+                f"{who} already voted on this step of {self.ref}; it cannot be handed on."
+            )
         return self.may_receive(policy, step, target)
 
     def may_receive(self, policy: Policy, step: StepRecord, target: str) -> Permission:

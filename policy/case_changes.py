@@ -165,4 +165,10 @@ def hand_over(
     draft.update_cards()
     if case.requester != actor.id:
         draft.notify([case.requester], note)
+    if from_person != actor.id:  # an admin moved someone else's place: they hear why
+        draft.notify(
+            [from_person],
+            f"{name_of(policy, actor.id)} moved your {step.tier} step of {case.what} to "
+            f"{name_of(policy, to_person)}. {reason}.",
+        )
     return draft.finish(f"{case.ref} ({step.tier}) is now with {name_of(policy, to_person)}.")

@@ -77,6 +77,7 @@ class AuditKind(enum.StrEnum):
     STEP_REROUTED = "step.rerouted"
     STEP_TIMED_OUT = "step.timed_out"
     STEP_REASSIGNED = "step.reassigned"
+    REASSIGN_REFUSED = "step.reassign.refused"  # moving someone else's place, not an admin
     PERSON_AWAY = "person.away"
     PERSON_BACK = "person.back"
     AUDIT_CHECKPOINT = "audit.checkpoint"  # the chain's head, sent to the auditors

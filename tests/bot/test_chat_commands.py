@@ -130,6 +130,9 @@ RESOLVE = policy_resolver(POLICY)
             Reassign(123, "carl", "he signs off IT purchases"),
         ),
         ("reassign 7 <@U0LEE|Lee Park> back from leave", Reassign(7, "lee", "back from leave")),
+        # An admin moves someone else's place with `from`; a plain "from" stays in the reason.
+        ("reassign 7 @carl from <@U0LEE> on leave", Reassign(7, "carl", "on leave", "lee")),
+        ("reassign 7 @carl from tomorrow on", Reassign(7, "carl", "from tomorrow on")),
     ],
 )
 def test_delegation_commands(text: str, command: object) -> None:

@@ -225,3 +225,57 @@ async def test_segregation_of_duties_holds_for_reassignment(services: Services) 
     await decide(services, person("dana"), Decide(dual.id, Action.APPROVE, "ok"))
     with pytest.raises(NotAllowed, match="You already voted"):
         await reassign(services, person("dana"), Reassign(dual.id, "carl", "away"))
+
+
+async def test_an_admin_moves_an_approvers_place_with_a_reason(services: Services) -> None:
+    case = (await file(services)).case  # category-lead waits for lee and dana
+    seen = len(await outbox_rows(services.db))
+
+    result = await reassign(
+        services, person("ada"), Reassign(case.id, "carl", "Lee is on leave", place="lee")
+    )
+
+    assert result.message == "EXC-000001 (category-lead) is now with Carl Chief."
+    assert await approvers(services, case.id) == ("carl", "dana")
+    moved = (await case_details(services, case.id)).history[-1]
+    assert (moved.action, moved.actor, moved.rationale, moved.data["from"], moved.data["to"]) == (
+        "step.reassigned",
+        "ada",
+        "Lee is on leave",
+        ["lee"],
+        ["carl"],
+    )
+    told = {who: text for kind, who, text in (await outbox_rows(services.db))[seen:] if text}
+    assert told["lee"] == (
+        "Ada Admin moved your category-lead step of EXC-000001 (Laptops from a new reseller) to "
+        "Carl Chief. Lee is on leave."
+    )
+    assert "is yours to decide now" in told["carl"]
+
+
+async def test_an_admin_names_whose_place_when_several_are_awaited(services: Services) -> None:
+    case = (await file(services)).case
+    before = await snapshot(services)
+    with pytest.raises(NotAllowed, match="say whose place moves"):
+        await reassign(services, person("ada"), Reassign(case.id, "carl", "rebalancing"))
+    with pytest.raises(NotAllowed, match="Carl Chief is not an approver"):
+        await reassign(services, person("ada"), Reassign(case.id, "sam", "x", place="carl"))
+    with pytest.raises(InvalidRequest, match="already Lee Park's"):
+        await reassign(services, person("ada"), Reassign(case.id, "lee", "x", place="lee"))
+    assert await snapshot(services) == before
+
+
+async def test_moving_someone_elses_place_needs_an_admin_and_the_refusal_is_audited(
+    services: Services,
+) -> None:
+    case = (await file(services)).case
+    before = await counts(services.db)
+
+    with pytest.raises(NotAllowed, match="Only a policy admin can move someone else's place"):
+        await reassign(services, person("dana"), Reassign(case.id, "carl", "mine now", place="lee"))
+
+    assert await approvers(services, case.id) == ("lee", "dana")
+    after = await counts(services.db)
+    assert after == before | {"audit": before["audit"] + 1}
+    refused = (await case_details(services, case.id)).history[-1]
+    assert (refused.action, refused.actor) == ("step.reassign.refused", "dana")

@@ -291,10 +291,28 @@ def test_a_step_is_handed_on_by_an_approver_who_has_not_voted_to_someone_free() 
     assert c.may_hand_over(POLICY, "lee", "eve").allowed
     assert c.may_receive(POLICY, c.steps[1], "eve").allowed
     assert refused_with(c.may_hand_over(POLICY, "sam", "eve"), "You already voted")
-    assert refused_with(c.may_hand_over(POLICY, "eve", "max"), "is not waiting for you")
+    assert refused_with(c.may_hand_over(POLICY, "max", "bob"), "is not waiting for you")
+    # Nobody but an admin moves someone else's place.
+    assert refused_with(c.may_hand_over(POLICY, "lee", "bob", "ann"), "Only a policy admin")
     # Someone who voted on the step for another (so not an approver) gets no place on it.
     acted = case(step(1, ("lee", "ann")), votes=[vote(1, "bob", on_behalf_of="ann")])
     assert refused_with(acted.may_receive(POLICY, acted.steps[0], "bob"), "Bob Test already")
+
+
+def test_an_admin_moves_anyones_place_that_is_still_awaited() -> None:
+    c = history(on_step=("sam",))  # lee and ann are awaited on step 2
+    assert c.may_hand_over(POLICY, "eve", "bob", "ann").allowed
+    assert c.place_to_move(POLICY, "eve", "ann") == "ann"
+    assert refused_with(c.may_hand_over(POLICY, "eve", "bob", "sam"), "Sam Test already voted")
+    assert refused_with(c.may_hand_over(POLICY, "eve", "bob", "max"), "not an approver")
+    # With two awaited, the admin must say whose place; with one, it is that one's.
+    assert c.place_to_move(POLICY, "eve", None) is None
+    assert refused_with(c.may_hand_over(POLICY, "eve", "bob"), "say whose place moves")
+    one_left = history(on_step=("sam", "lee"))
+    assert one_left.place_to_move(POLICY, "eve", None) == "ann"
+    assert one_left.may_hand_over(POLICY, "eve", "bob").allowed
+    # Segregation of duties holds for an admin's move too.
+    assert refused_with(c.may_hand_over(POLICY, "eve", "rita", "ann"), "Rita Test filed")
 
 
 def test_nothing_is_handed_on_from_a_final_case() -> None:
