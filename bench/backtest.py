@@ -182,7 +182,7 @@ async def floor(url: str, policies: Sequence[Policy], parse: bool) -> int:
     """Read the cases as the command does; validate them; evaluate them under `policies`."""
     db = Database.from_url(url)
     try:
-        past = await read_cases(db, SINCE)
+        past, _texts = await read_cases(db, SINCE)
     finally:
         await db.dispose()
     if parse or policies:

@@ -1,8 +1,9 @@
 """`approvals policy backtest DRAFT.yaml`: past cases under a draft policy, before it goes live.
 
 Reads the cases filed since `--since` (default: the last 30 days) from the database the server
-uses, re-evaluates their stored requests under the draft and under the current policy
-(APPROVALS_POLICY_FILE), and prints what would change (`policy.backtest`). It reads in one
+uses, re-evaluates their stored requests under the draft and under the stored policy version
+that decided each (the current policy, APPROVALS_POLICY_FILE, for a case older than the stored
+versions), and prints what would change (`policy.backtest`). It reads in one
 snapshot and writes nothing; a SQLite file that does not exist is not created.
 """
 
@@ -21,12 +22,13 @@ from sqlalchemy.exc import DBAPIError
 from bot.composition import open_database
 from bot.settings import ConfigurationError, load_settings
 from handlers.clock import Clock, SystemClock
-from policy.backtest import PastCase, backtest, the_same_for_all
+from policy.backtest import PastCase, backtest, the_version_that_decided
 from policy.loader import PolicyError, load_policy
 from policy.model import Policy
 from storage.cases import filed_since
 from storage.database import Database
 from storage.migrate import current_revision
+from storage.policy_versions import texts_by_version
 from storage.records import case_ref
 
 DEFAULT_WINDOW = timedelta(days=30)
@@ -67,11 +69,11 @@ def backtest_command(
         settings = load_settings()
         current = _current_policy(settings.APPROVALS_POLICY_FILE)
         _refuse_missing_sqlite_file(settings.APPROVALS_DATABASE_URL)
-        past = asyncio.run(_read(settings.APPROVALS_DATABASE_URL, start))
+        past, texts = asyncio.run(_read(settings.APPROVALS_DATABASE_URL, start))
     except (CommandError, ConfigurationError) as error:
         print(error, file=sys.stderr)
         return 2
-    report = backtest(past, the_same_for_all(current), draft)
+    report = backtest(past, the_version_that_decided(texts, current), draft)
     if output_format == "json":
         text = report.to_json()
     else:
@@ -98,7 +100,8 @@ def _current_policy(path: Path) -> Policy:
         ) from None
 
 
-async def _read(url: str, since: datetime) -> list[PastCase]:
+async def _read(url: str, since: datetime) -> tuple[list[PastCase], dict[str, str]]:
+    """The past cases and the stored text of every policy version, in one snapshot."""
     db = await open_database(url)
     try:
         if await current_revision(db) is None:
@@ -112,13 +115,14 @@ async def _read(url: str, since: datetime) -> list[PastCase]:
         await db.dispose()
 
 
-async def read_cases(db: Database, since: datetime) -> list[PastCase]:
-    """The cases filed at or after `since`, oldest id first, in one snapshot."""
+async def read_cases(db: Database, since: datetime) -> tuple[list[PastCase], dict[str, str]]:
+    """The cases filed at or after `since`, oldest id first, and the stored text of every
+    policy version (to compare each case with the one that decided it), in one snapshot."""
     async with db.reading() as conn:
         rows = await filed_since(conn, since)
-    return [
-        PastCase(case_ref(row.id), row.request, row.created_at, row.policy_version) for row in rows
-    ]
+        texts = await texts_by_version(conn)
+    past = [PastCase(case_ref(r.id), r.request, r.created_at, r.policy_version) for r in rows]
+    return past, texts
 
 
 def _refuse_missing_sqlite_file(url: str) -> None:
@@ -134,8 +138,9 @@ def _refuse_missing_sqlite_file(url: str) -> None:
 def _heading(draft: Policy, draft_file: Path, current: Policy, since: datetime) -> str:
     return (
         f"Backtest of {draft_file} ({draft.name}, version {draft.version[:12]})\n"
-        f"against the current policy {current.source} ({current.name}, version "
-        f"{current.version[:12]}),\non the cases filed since {since.isoformat(timespec='seconds')}."
+        f"against the stored version that decided each case (older cases: the current policy "
+        f"{current.source}, {current.name}, version {current.version[:12]}),\n"
+        f"on the cases filed since {since.isoformat(timespec='seconds')}."
     )
 
 

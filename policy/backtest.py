@@ -2,8 +2,8 @@
 
 Pure: no I/O, no clock, no database. The caller hands over the past cases (their ids and the
 normalized requests stored with them), the draft, and `policy_for(case)`: the policy to compare
-against for each case. Today that is the current policy for every case; it can become the
-stored version that decided each case without touching this module.
+against for each case, the stored version that decided it (`the_version_that_decided`) or one
+policy for all (`the_same_for_all`).
 
 Each request is evaluated under both policies as `policy.evaluate.evaluate` does it, with
 nobody away (a backtest asks what the rules say, not who happens to be on holiday), by an
@@ -33,8 +33,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from policy.celscan import references
-from policy.conditions import ConditionError, activation, compile_condition, evaluate_condition
-from policy.evaluate import _combine, request_problems
+from policy.conditions import ConditionError, activation, evaluate_condition
+from policy.evaluate import combine, flags_of, program_of, request_problems
+from policy.loader import PolicyError, parse_policy
 from policy.model import Outcome, Policy, Rule
 from policy.request import ExceptionRequest
 
@@ -66,6 +67,25 @@ def the_same_for_all(policy: Policy) -> PolicyFor:
 
     def policy_for(_case: PastCase) -> Policy:
         return policy
+
+    return policy_for
+
+
+def the_version_that_decided(texts: Mapping[str, str], current: Policy) -> PolicyFor:
+    """`policy_for` comparing each case with the stored version that decided it (`texts`:
+    version hash -> stored YAML), or with `current` for a case older than the stored
+    versions or decided by one this code no longer loads."""
+    decided_by: dict[str, Policy] = {current.version: current}
+    for version, text in texts.items():
+        if version in decided_by:
+            continue
+        try:
+            decided_by[version] = parse_policy(text, f"version {version[:12]}")
+        except PolicyError:
+            continue
+
+    def policy_for(case: PastCase) -> Policy:
+        return decided_by.get(case.policy_version or "", current)
 
     return policy_for
 
@@ -205,9 +225,8 @@ class Evaluator:
                 skipped.append(rule)
             elif answer:
                 fired.append(rule)
-        outcome, route = _combine(policy, fired, skipped)
-        flags = tuple(dict.fromkeys(flag for rule in fired for flag in rule.flags))
-        return Verdict(outcome.value, route, flags)
+        outcome, route = combine(policy, fired, skipped)
+        return Verdict(outcome.value, route, flags_of(fired))
 
     def _answer(self, policy: Policy, rule: Rule, bound: Mapping[str, Any]) -> bool | None:
         """Whether `rule` fires (None: skipped, its condition has no answer)."""
@@ -221,9 +240,7 @@ class Evaluator:
         """The rule's program and the variables it reads (as the scanner and CEL see them)."""
         found = self._conditions.get(rule.when)
         if found is None:
-            program = policy.compiled.get(rule.id)
-            if program is None:  # a Policy built by hand rather than by the loader
-                program = compile_condition(rule.when)
+            program = program_of(policy, rule)
             reads = {ref.name for ref in references(rule.when)} | set(program.variables())
             found = self._conditions[rule.when] = (program, frozenset(reads))
         return found

@@ -18,7 +18,7 @@ first); a rationale is required if any firing rule requires one.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from policy.conditions import (
@@ -69,18 +69,15 @@ def evaluate(
     fired: list[tuple[Rule, RuleHit]] = []
     skipped: list[tuple[Rule, RuleSkip]] = []
     for rule in policy.rules:
-        program = policy.compiled.get(rule.id)
-        if program is None:  # a Policy built by hand rather than by the loader
-            program = compile_condition(rule.when)
         try:
-            holds = evaluate_condition(program, bound)
+            holds = evaluate_condition(program_of(policy, rule), bound)
         except ConditionError as err:
             skipped.append((rule, RuleSkip(rule.id, err.message)))
             continue
         if holds:
             fired.append((rule, _hit(rule, bound)))
 
-    outcome, tier_ids = _combine(policy, [r for r, _ in fired], [r for r, _ in skipped])
+    outcome, tier_ids = combine(policy, [r for r, _ in fired], [r for r, _ in skipped])
     route = tuple(route_step(policy.tier(t), policy, requester.id, away=away) for t in tier_ids)
     return Evaluation(
         outcome=outcome,
@@ -88,16 +85,27 @@ def evaluate(
         route=route,
         fired=tuple(hit for _, hit in fired),
         skipped=tuple(skip for _, skip in skipped),
-        flags=tuple(dict.fromkeys(flag for rule, _ in fired for flag in rule.flags)),
+        flags=flags_of(rule for rule, _ in fired),
         rationale_required=any(rule.rationale_required for rule, _ in fired),
         policy_version=policy.version,
     )
 
 
-def _combine(
+def program_of(policy: Policy, rule: Rule) -> Any:
+    """The rule's compiled condition (compiled here for a Policy built by hand)."""
+    program = policy.compiled.get(rule.id)
+    return program if program is not None else compile_condition(rule.when)
+
+
+def flags_of(fired: Iterable[Rule]) -> tuple[str, ...]:
+    """The flags of the firing rules, de-duplicated, first seen first."""
+    return tuple(dict.fromkeys(flag for rule in fired for flag in rule.flags))
+
+
+def combine(
     policy: Policy, fired: list[Rule], skipped: list[Rule]
 ) -> tuple[Outcome, tuple[str, ...]]:
-    """The outcome and, when it is ROUTE, the tier ids of the route."""
+    """Steps 2 to 5 above: the outcome and, when it is ROUTE, the tier ids of the route."""
     if any(rule.outcome is Outcome.REJECT for rule in fired):
         return Outcome.REJECT, ()
     routed = {tier_id for rule in fired for tier_id in rule.route}

@@ -14,7 +14,8 @@ import pytest
 from bot.cli import main
 from handlers.clock import ManualClock
 from handlers.context import Services
-from policy.loader import load_policy
+from handlers.policy_versions import bootstrap
+from policy.loader import load_policy, parse_policy
 from storage.database import Database
 from storage.migrate import upgrade
 from tests.conftest import START, TEST_POLICY
@@ -140,7 +141,8 @@ def test_text_says_the_same_and_a_missing_code_is_invalid(
     assert main(["policy", "backtest", str(without), "--since", "2026-03-01"]) == 0
     out = capsys.readouterr().out
     assert out.startswith(f"Backtest of {without} (Handler test policy, version ")
-    assert f"against the current policy {TEST_POLICY} (Handler test policy, version " in out
+    assert "against the stored version that decided each case (older cases: the current " in out
+    assert f"policy {TEST_POLICY}, Handler test policy, version " in out
     assert "on the cases filed since 2026-03-01T00:00:00+00:00.\n" in out
     assert "4 cases backtested: 3 would change (3 outcome, 3 invalid under the draft)." in out
     assert "  human -> invalid: 3" in out
@@ -195,3 +197,31 @@ def test_a_database_without_schema_and_a_broken_current_policy_are_exit_2(
     monkeypatch.setenv("APPROVALS_POLICY_FILE", str(broken))
     assert main(["policy", "backtest", str(higher)]) == 2
     assert "The current policy (APPROVALS_POLICY_FILE) has problems" in capsys.readouterr().err
+
+
+def test_each_case_is_compared_with_the_stored_version_that_decided_it(
+    db_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Cases filed under an older version (stored, with a higher threshold) compare with it,
+    not with the current file: the draft equal to the current policy changes them back."""
+    older = draft(tmp_path, HIGHER).read_text(encoding="utf-8")
+
+    async def run() -> None:
+        db = Database.from_url(f"sqlite+aiosqlite:///{db_file}")
+        await upgrade(db)
+        clock = ManualClock(START)
+        policy = await bootstrap(db, parse_policy(older, "older.yaml"), older, clock)
+        svc = Services(db=db, policy=policy, clock=clock)
+        assert (await file(svc, title="Under the older version", amount=30_000.0)).created
+        await db.dispose()
+
+    asyncio.run(run())
+    current = tmp_path / "current.yaml"
+    current.write_text(TEST_POLICY.read_text(encoding="utf-8"), encoding="utf-8")
+    args = ["policy", "backtest", str(current), "--since", "2026-03-01", "--format", "json"]
+    assert main(args) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (report["cases"], report["changed"]) == (1, 1)
+    change = report["changes"][0]
+    assert change["before"]["route"] == ["category-lead"]  # what the older version decided
+    assert change["after"]["route"] == ["category-lead", "finance-director"]

@@ -18,6 +18,7 @@ from policy.backtest import (
     backtest,
     compare,
     the_same_for_all,
+    the_version_that_decided,
 )
 from policy.evaluate import evaluate, request_problems
 from policy.loader import load_policy, parse_policy
@@ -324,3 +325,15 @@ def test_the_evaluator_gives_what_evaluate_gives() -> None:
             past = PastCase(f"EXC-{number:06d}", request.model_dump(mode="json", exclude_none=True))
             assert compare(past, before_policy, draft_policy, evaluator) == expected, request
     assert seen == {"approve", "reject", "route", INVALID}  # every kind of answer was tried
+
+
+def test_each_case_is_compared_with_the_version_that_decided_it() -> None:
+    higher_text = TEXT.replace("when: amount > 25000.0", "when: amount > 50000.0")
+    texts = {HIGHER.version: higher_text, "broken": "name: ["}
+    policy_for = the_version_that_decided(texts, BEFORE)
+    decided = PastCase("EXC-000001", {}, policy_version=HIGHER.version)
+    assert policy_for(decided).version == HIGHER.version
+    # Older than the stored versions, or a version this code no longer loads: the current one.
+    assert policy_for(PastCase("EXC-000002", {})) is BEFORE
+    assert policy_for(PastCase("EXC-000003", {}, policy_version="broken")) is BEFORE
+    assert policy_for(PastCase("EXC-000004", {}, policy_version=BEFORE.version)) is BEFORE
