@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -13,8 +14,11 @@ from handlers.clock import Clock, SystemClock
 from handlers.context import Services
 from handlers.policy_versions import bootstrap
 from policy.loader import load_policy
+from policy.policy_edits import admins_of
 from storage.database import Database
 from storage.migrate import schema_gap, upgrade
+
+log = logging.getLogger(__name__)
 
 
 async def open_database(url: str) -> Database:
@@ -51,4 +55,10 @@ async def build_services(
         path = Path(settings.APPROVALS_POLICY_FILE)
         text = await asyncio.to_thread(path.read_text, encoding="utf-8")
         policy = await bootstrap(db, file_policy, text, clock)
+    if len(admins_of(policy)) < 2:
+        log.warning(
+            "policy: %s has fewer than two admins, so only the policy file can change it "
+            "(a change from chat needs one admin to propose and another to approve)",
+            policy.name,
+        )
     return Services(db=db, policy=policy, clock=clock)

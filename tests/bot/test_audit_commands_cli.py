@@ -104,3 +104,18 @@ def test_policy_export_writes_the_active_version(
     assert main(["policy", "export", "--output", str(out)]) == 0
     assert out.read_text(encoding="utf-8") == TEST_POLICY.read_text(encoding="utf-8")
     assert "exported POL-000001" in capsys.readouterr().err
+
+
+def test_a_policy_with_one_admin_loads_and_the_log_says_only_the_file_changes_it(
+    sqlite_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert "roles: [admin]" in TEST_POLICY.read_text(encoding="utf-8")  # ada, alone
+
+    async def start() -> str:
+        services = await build_services(load_settings())
+        await services.db.dispose()
+        return services.policy.version
+
+    with caplog.at_level("WARNING", logger="bot.composition"):
+        assert asyncio.run(start())
+    assert "has fewer than two admins, so only the policy file can change it" in caplog.text
