@@ -15,9 +15,8 @@ from pathlib import Path
 
 from handlers.checkpoints import send_checkpoint
 from handlers.context import Actor, Services
-from storage import audit
-from storage.audit_checkpoint import Checkpoint, current, verify_checkpoint
-from storage.audit_content import verify_contents
+from storage.audit_checkpoint import Checkpoint, current
+from storage.audit_report import check_log
 from storage.database import Database
 
 
@@ -36,19 +35,20 @@ async def verify_command(db: Database, checkpoint_file: Path | None) -> int:
             print(f"{checkpoint_file}: {error}", file=sys.stderr)
             return 2
     async with db.reading() as conn:
-        chain = await audit.verify(conn)
-        if not chain.ok:
-            where = f"event {chain.broken_seq}" if chain.broken_seq else "the chain head"
-            return _fail(
-                f"audit log BROKEN at {where}: {chain.problem} "
-                f"({chain.count} events verified before it)"
-            )
-        contents = await verify_contents(conn)
-        if not contents.ok:
-            lines = "\n".join(f"  {problem}" for problem in contents.problems)
-            return _fail(f"cases DIFFER from their audit record:\n{lines}")
-        if checkpoint is not None and (problem := await verify_checkpoint(conn, checkpoint)):
-            return _fail(f"audit log BROKEN against the checkpoint: {problem}")
+        report = await check_log(conn, checkpoint)
+    chain, contents = report.chain, report.contents
+    if not chain.ok:
+        where = f"event {chain.broken_seq}" if chain.broken_seq else "the chain head"
+        return _fail(
+            f"audit log BROKEN at {where}: {chain.problem} "
+            f"({chain.count} events verified before it)"
+        )
+    if contents is not None and not contents.ok:
+        lines = "\n".join(f"  {problem}" for problem in contents.problems)
+        return _fail(f"cases DIFFER from their audit record:\n{lines}")
+    if report.checkpoint_problem is not None:
+        return _fail(f"audit log BROKEN against the checkpoint: {report.checkpoint_problem}")
+    assert contents is not None  # the chain held, so the contents were checked
     unbound = f", {contents.unbound} filed before content binding" if contents.unbound else ""
     against = f", and it holds checkpoint event {checkpoint.seq}" if checkpoint else ""
     print(

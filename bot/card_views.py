@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from cards import actions
-from cards.view import Button, CardView, Fact, HistoryLine, RuleLine, StepLine
+from cards.view import Button, CardView, Fact, HistoryLine, Link, RuleLine, StepLine
 from handlers.people import name_of, names_of
 from handlers.queries import CaseDetails
 from policy.audit_data import AuditData
@@ -144,12 +144,18 @@ def _history_text(policy: Policy, event: AuditRecord) -> str | None:
         return f"{data.tier} opened for {names_of(policy, data.approvers or ())}"
     if kind is AuditKind.STEP_APPROVED:
         return f"{data.tier} complete"
+    if kind is AuditKind.CASE_AMENDED:
+        stand = "; approvals given before no longer stand" if data.material else ""
+        return f"{_source_name(policy, event.actor)} amended the case: {event.rationale}{stand}"
+    if kind is AuditKind.CASE_REOPENED:
+        return f"case reopened (was {data.previous_status}): {event.rationale}"
     if kind in _SYSTEM_ENDINGS and event.actor.startswith("system:"):
         by_policy = " by policy" if event.actor == "system:policy" else ""
         reason = f": {event.rationale}" if event.rationale else ""
         return f"case {kind.value.removeprefix('case.')}{by_policy}{reason}"
     verb = _HISTORY_VERBS.get(kind, kind.value)
-    text = f"{name_of(policy, event.actor)} {verb}"
+    who = name_of(policy, event.actor)
+    text = f"{data.author} ({who}) {verb}" if data.author else f"{who} {verb}"
     if data.tier:
         text += f" ({data.tier})"
     if data.on_behalf_of:
@@ -245,6 +251,24 @@ def _decision_line(policy: Policy, details: CaseDetails) -> str | None:
     return f"{text}: {why}" if why else text
 
 
+def _source_name(policy: Policy, actor: str) -> str:
+    """`erp` for the intake of source erp; a person by name."""
+    return name_of(policy, actor).removeprefix("intake:")
+
+
+def _amended_line(policy: Policy, details: CaseDetails) -> str | None:
+    """`amount 18,250.00 -> 24,900.00 USD, amended by erp at 2026-03-02 10:00 UTC`, and
+    whether the approvals given before still stand: the latest amendment, on every card."""
+    event = next((e for e in reversed(details.history) if e.action == AuditKind.CASE_AMENDED), None)
+    if event is None:
+        return None
+    data = AuditData.read(event.data)
+    text = f"{event.rationale}, amended by {_source_name(policy, event.actor)} at {when(event.at)}"
+    if data.material:
+        return f"{text}. Approvals given before no longer stand: {'; '.join(data.reasons or ())}."
+    return f"{text}. The approvals given stand."
+
+
 def _policy_notes(policy: Policy, case: Case) -> tuple[str, ...]:
     record = case.record
     notes = []
@@ -298,13 +322,18 @@ def build_card_view(
         ),
         rules=tuple(RuleLine(r.get("ref") or r["id"], r.get("url"), r["why"]) for r in case.rules),
         flags=tuple(case.flags),
-        route=tuple(_step_line(policy, s, model) for s in model.steps),
+        route=tuple(
+            _step_line(policy, s, model)
+            for s in model.steps
+            if s.status is not StepStatus.SUPERSEDED  # an amendment started it again
+        ),
         due=when(step.due_at) if step is not None and step.due_at is not None else None,
         history=history,
         escalations=escalations,
         buttons=_buttons(policy, model, viewer),
         playbook=taxonomy.playbook if taxonomy else None,
         notice=_notice(policy, model, viewer, details.history),
+        amended=_amended_line(policy, details),
         owner=owner.name if owner else (taxonomy.owner if taxonomy else None),
         decision=_decision_line(policy, details),
         policy_notes=_policy_notes(policy, model),
@@ -312,4 +341,5 @@ def build_card_view(
         if case.due_at is not None and not case.status.is_final
         else None,
         overdue=now is not None and model.is_overdue(now),
+        attachments=tuple(Link(a["name"], a["url"]) for a in case.request.get("attachments") or ()),
     )

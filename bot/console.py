@@ -17,6 +17,7 @@ from bot.chat_commands import (
     parse_exception_command,
     policy_resolver,
 )
+from bot.console_audit import console_audit
 from bot.conversation import Reply, run_command
 from bot.delivery import OutboxDeliverer
 from bot.messaging import PostedCard
@@ -26,6 +27,8 @@ from bot.replies import error_text
 from bot.scheduler import SweepScheduler
 from cards import actions
 from cards.console import render_console
+from cards.console_proposal import render_proposal_console
+from cards.proposal_view import ProposalView
 from cards.view import Button, CardView
 from handlers.commands import Answer, Decide
 from handlers.context import Actor, Services
@@ -44,6 +47,7 @@ Console commands:
   /exception ...       file and follow exceptions (/exception help)
   /approvals ...       your approvals queue (/approvals help)
   /policy ...          admins: change the policy, with a second admin's approval
+  /audit ...           auditors: verify the audit log, export it to a file (/audit help)
   quit                 leave (end of input works too)
 Lines starting with # are ignored, so scripts can carry comments."""
 
@@ -109,6 +113,16 @@ class ConsoleMessenger:
 
     async def notify(self, person: Person, text: str) -> None:
         print(f"→ message for {person.name} ({person.id}): {text}", file=self.out)
+
+    async def post_proposal(self, person: Person, view: ProposalView) -> PostedCard:
+        self._cards += 1
+        print(f"→ policy card for {person.name} ({person.id}):", file=self.out)
+        print(render_proposal_console(view), file=self.out)
+        return PostedCard(channel=person.id, message_id=str(self._cards))
+
+    async def update_proposal(self, person: Person, where: PostedCard, view: ProposalView) -> None:
+        print(f"↻ policy card updated for {person.name} ({person.id}):", file=self.out)
+        print(render_proposal_console(view), file=self.out)
 
 
 class ConsoleSession:
@@ -202,6 +216,9 @@ class ConsoleSession:
             self._switch(rest.strip())
         elif head == "press" or head.isdigit():
             await self._press(rest if head == "press" else text)
+        elif head == "/audit":
+            if (actor := self._actor()) is not None:
+                await console_audit(self.svc, actor, rest, self.say)
         elif head in ("/exception", "/approvals", "/policy"):
             await self._command(head, rest)
         else:

@@ -1,7 +1,8 @@
 """The outbox deliverer: sends pending messages through the platforms' messengers.
 
-Cards are rendered from the case's state at delivery time, and a card that already exists is
-updated in place, so delivering a message twice is harmless. A failure leaves the message in
+Cards are rendered from the case's state at delivery time (a policy proposal's card from its
+version's, in bot.policy_delivery), and a card that already exists is updated in place, so
+delivering a message twice is harmless. A failure leaves the message in
 the outbox for a later attempt with exponential backoff (or the platform's Retry-After).
 """
 
@@ -17,6 +18,8 @@ from datetime import timedelta
 
 from bot.card_views import build_card_view
 from bot.messaging import DeliveryError, Messenger, PostedCard, Unreachable
+from bot.policy_delivery import KINDS as POLICY_KINDS
+from bot.policy_delivery import PolicyCardDeliverer
 from handlers.context import Services
 from handlers.queries import case_details
 from policy.model import Person
@@ -57,6 +60,7 @@ class OutboxDeliverer:
     ) -> None:
         self.services = services
         self.messengers = {m.platform: m for m in messengers}
+        self.policy_cards = PolicyCardDeliverer(services, self.messengers)
         self.lease = lease
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
@@ -97,6 +101,8 @@ class OutboxDeliverer:
                 for messenger in self._reaching(person):
                     with _skip_unreachable(messenger, person):
                         await messenger.notify(person, message.text)
+        elif message.kind in POLICY_KINDS:
+            await self.policy_cards.deliver(message)
         elif message.kind is MessageKind.POST_CARD:
             if person is not None and message.case_id is not None:
                 await self._post_card(message.case_id, person)

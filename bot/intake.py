@@ -1,104 +1,173 @@
-"""The intake API: ERP and supplier feeds file exceptions over HTTP.
+"""The intake API: ERP and supplier feeds file exceptions over HTTP, follow, withdraw and
+comment on them. Every route needs `Authorization: Bearer $APPROVALS_API_TOKEN`.
 
-POST /api/v1/exceptions      201 with the new case, 200 with the earlier one for a repeat
-GET  /api/v1/exceptions/{id} the case with its steps and history
-Both need `Authorization: Bearer $APPROVALS_API_TOKEN`.
+`ROUTES` is the registry: each entry is served (`add_intake_routes`) and described in the
+OpenAPI document (`GET /api/v1/openapi.json`, `bot.openapi`). A new route is one entry.
 """
 
 from __future__ import annotations
 
-import hmac
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from importlib.metadata import version
 
 from aiohttp import web
 
+from bot.api_models import CaseList, CaseOut, CommentBody, ListQuery, WithdrawBody
 from bot.case_json import case_json
-from bot.http_errors import METRICS_KEY, error_response
-from bot.safe_json import UnsafeJSON, parse_json
+from bot.http_errors import METRICS_KEY
+from bot.intake_actions import comment_on_exception, withdraw_exception
+from bot.intake_amend import patch_exception
+from bot.intake_http import API_TOKEN_KEY as API_TOKEN_KEY
+from bot.intake_http import CHANGES_KEY as CHANGES_KEY
+from bot.intake_http import SERVICES_KEY as SERVICES_KEY
+from bot.intake_http import ChangeListener as ChangeListener
+from bot.intake_http import authorized, case_id_of, changed, json_body
+from bot.intake_list import list_exceptions
+from bot.openapi import Header, Route, build_document
 from bot.validation import parse_request
 from handlers.commands import FileException
-from handlers.context import Actor, Services
-from handlers.errors import InvalidRequest, NotFound
+from handlers.errors import InvalidRequest
 from handlers.filing import file_exception
 from handlers.queries import case_details
-from storage.records import parse_case_ref
+from policy.actor import intake
+from policy.request import ExceptionRequest
 
-
-@dataclass(frozen=True, slots=True)
-class ChangeListener:
-    """Told when a request wrote to the outbox, so delivery starts at once."""
-
-    notify: Callable[[], None]
-
-
-SERVICES_KEY = web.AppKey("services", Services)
-API_TOKEN_KEY = web.AppKey("api_token", str)
-CHANGES_KEY = web.AppKey("changes", ChangeListener)
-
-MAX_BODY_BYTES = 256 * 1024
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")  # visible ASCII, as the header draft says
-
-
-def _authorized(request: web.Request) -> web.Response | None:
-    """None if the bearer token matches; otherwise the response to send."""
-    expected = request.app.get(API_TOKEN_KEY)
-    if not expected:
-        return error_response(503, "The intake API is disabled: set APPROVALS_API_TOKEN.")
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(
-        token.strip().encode(), expected.encode()
-    ):
-        response = error_response(401, "Missing or wrong bearer token.")
-        response.headers["WWW-Authenticate"] = 'Bearer realm="approvals"'
-        return response
-    return None
-
-
-async def _json_body(request: web.Request) -> object:
-    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-        raise InvalidRequest([("body", f"is larger than {MAX_BODY_BYTES} bytes")])
-    raw = await request.content.read(MAX_BODY_BYTES + 1)
-    if len(raw) > MAX_BODY_BYTES:
-        raise InvalidRequest([("body", f"is larger than {MAX_BODY_BYTES} bytes")])
-    try:
-        return parse_json(raw)
-    except UnsafeJSON as error:
-        raise InvalidRequest([("body", str(error))]) from None
+REPLAYED = "Idempotent-Replayed"
 
 
 async def post_exception(request: web.Request) -> web.Response:
-    if (refusal := _authorized(request)) is not None:
+    if (refusal := authorized(request)) is not None:
         return refusal
     key = request.headers.get("Idempotency-Key")
     if key is not None and not _IDEMPOTENCY_KEY.match(key):
         raise InvalidRequest([("Idempotency-Key", "must be 1 to 200 visible ASCII characters")])
-    exception_request = parse_request(await _json_body(request))
+    exception_request = parse_request(await json_body(request))
     svc = request.app[SERVICES_KEY]
-    actor = Actor.system(f"intake:{exception_request.source or 'api'}", "api")
+    actor = intake(exception_request.source or "api")
     result = await file_exception(svc, actor, FileException(exception_request, key))
     if result.created:
         request.app[METRICS_KEY].cases_filed.labels(result.case.outcome).inc()
-        if (listener := request.app.get(CHANGES_KEY)) is not None:
-            listener.notify()
+    if result.created or result.amended:
+        changed(request)
     details = await case_details(svc, result.case.id)
     response = web.json_response(case_json(details), status=201 if result.created else 200)
     response.headers["Location"] = f"/api/v1/exceptions/{result.case.ref}"
+    if not result.created and not result.amended:
+        response.headers[REPLAYED] = "true"
     return response
 
 
 async def get_exception(request: web.Request) -> web.Response:
-    if (refusal := _authorized(request)) is not None:
+    if (refusal := authorized(request)) is not None:
         return refusal
-    raw_id = request.match_info["case_id"]
-    case_id = parse_case_ref(raw_id)
-    if case_id is None:
-        raise NotFound(f"There is no exception {raw_id!r}.")
-    details = await case_details(request.app[SERVICES_KEY], case_id)
+    details = await case_details(request.app[SERVICES_KEY], case_id_of(request))
     return web.json_response(case_json(details))
 
 
+async def get_openapi(request: web.Request) -> web.Response:
+    # Behind the token: the `requester` enum lists the policy's people and their emails.
+    if (refusal := authorized(request)) is not None:
+        return refusal
+    policy = request.app[SERVICES_KEY].policy
+    return web.json_response(build_document(ROUTES, policy, version("procurement-approvals")))
+
+
+_EXCEPTIONS = "/api/v1/exceptions"
+_ONE = "/api/v1/exceptions/{case_id}"
+_LOCATION = Header("Location", "Where the case is: /api/v1/exceptions/EXC-000123")
+ROUTES: tuple[Route, ...] = (
+    Route(
+        "post",
+        _EXCEPTIONS,
+        post_exception,
+        "fileException",
+        "File an exception",
+        {201: CaseOut, 200: CaseOut},
+        errors=(409, 413, 422),
+        body=ExceptionRequest,
+        headers=(
+            Header(
+                "Idempotency-Key",
+                "The same key again returns the first case (200) instead of filing twice.",
+                {"type": "string", "pattern": _IDEMPOTENCY_KEY.pattern},
+            ),
+        ),
+        response_headers=(
+            _LOCATION,
+            Header(
+                REPLAYED,
+                "`true` on a 200: a repeat (same key, or same source and "
+                "external_id) answered with the case it filed first.",
+            ),
+        ),
+        description="201 with the new case; 200 with the earlier case for a repeat "
+        "(`Idempotent-Replayed: true`), or with the case amended by a newer `revision` of the "
+        "same source and external_id. The same source and external_id with other content "
+        "and no newer revision is a 409 naming the case.",
+    ),
+    Route(
+        "get",
+        _EXCEPTIONS,
+        list_exceptions,
+        "listExceptions",
+        "List exceptions, newest first",
+        {200: CaseList},
+        errors=(400, 422),
+        query=ListQuery,
+        description="Keyset-paginated: pass `next_cursor` as `cursor` until it is null. "
+        "Cases filed while paging never shift a page: none is skipped or repeated.",
+    ),
+    Route("get", _ONE, get_exception, "getException", "One exception", {200: CaseOut}),
+    Route(
+        "patch",
+        _ONE,
+        patch_exception,
+        "amendException",
+        "Amend an exception: a JSON merge patch of its request",
+        {200: CaseOut},
+        errors=(409, 413, 415, 422),
+        body=ExceptionRequest,
+        merge_patch=True,
+        description="The request is re-evaluated. A material change (the route or outcome "
+        "changes, the amount rises beyond the policy's tolerance, or the code, supplier, "
+        "requester, currency, cost center or category changes) voids the approvals given "
+        "and starts the route again, reopening a decided case; anything else is recorded "
+        "and the approvals stand. A withdrawn, expired or revoked case cannot be amended "
+        "(409).",
+    ),
+    Route(
+        "post",
+        f"{_ONE}/withdraw",
+        withdraw_exception,
+        "withdrawException",
+        "Withdraw an exception its source filed (the PO was cancelled)",
+        {200: CaseOut},
+        errors=(403, 409, 413, 422),
+        body=WithdrawBody,
+    ),
+    Route(
+        "post",
+        f"{_ONE}/comments",
+        comment_on_exception,
+        "commentOnException",
+        "Add a note from the source system",
+        {201: CaseOut},
+        errors=(403, 413, 422),
+        body=CommentBody,
+    ),
+    Route(
+        "get",
+        "/api/v1/openapi.json",
+        get_openapi,
+        "getOpenApi",
+        "This document",
+        {200: None},
+        description="Needs the token: the `requester` enum lists the policy's people.",
+    ),
+)
+
+
 def add_intake_routes(app: web.Application) -> None:
-    app.router.add_post("/api/v1/exceptions", post_exception)
-    app.router.add_get("/api/v1/exceptions/{case_id}", get_exception)
+    for route in ROUTES:
+        app.router.add_route(route.method.upper(), route.path, route.handler)

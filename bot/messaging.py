@@ -1,7 +1,8 @@
 """The messaging port: what the approval lifecycle needs from a chat platform.
 
 Shaped by the lifecycle, not by any SDK: post a card to a person, update a card where it
-already is, send a person a direct message. Each platform adapter implements it.
+already is, send a person a direct message; the same for a policy proposal's card. Each
+platform adapter implements it.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from cards.proposal_view import ProposalView
 from cards.view import CardView
 from policy.model import Person
 
@@ -55,3 +57,9 @@ class Messenger(Protocol):
     async def update_card(self, person: Person, where: PostedCard, view: CardView) -> None: ...
 
     async def notify(self, person: Person, text: str) -> None: ...
+
+    async def post_proposal(self, person: Person, view: ProposalView) -> PostedCard: ...
+
+    async def update_proposal(
+        self, person: Person, where: PostedCard, view: ProposalView
+    ) -> None: ...

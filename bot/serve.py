@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from bot.audit_download import AuditDownloads
 from bot.delivery import OutboxDeliverer
 from bot.delivery_loop import DeliveryLoop
 from bot.messaging import Messenger
@@ -58,6 +59,7 @@ class Runtime:
 
 def build_runtime(services: Services, settings: Settings) -> Runtime:
     tasks = BackgroundTasks()
+    downloads = AuditDownloads.from_settings(settings)  # one signing key for every platform
     messengers: list[Messenger] = []
     delivery: DeliveryLoop | None = None
 
@@ -70,14 +72,14 @@ def build_runtime(services: Services, settings: Settings) -> Runtime:
     if settings.slack_enabled:
         from bot.slack.setup import build_slack  # Slack's libraries load only when used
 
-        slack = build_slack(settings, services, tasks, wake_delivery)
+        slack = build_slack(settings, services, tasks, wake_delivery, downloads=downloads)
         messengers.append(slack.messenger)
         mounts.append(slack.add_routes)
     teams: TeamsEdge | None = None
     if settings.teams_enabled:
         from bot.teams.setup import build_teams  # Teams' libraries load only when used
 
-        teams = build_teams(settings, services, tasks, wake_delivery)
+        teams = build_teams(settings, services, tasks, wake_delivery, downloads=downloads)
         messengers.append(teams.messenger)
         mounts.append(teams.add_routes)
     delivery = DeliveryLoop(OutboxDeliverer(services, messengers))
@@ -86,6 +88,7 @@ def build_runtime(services: Services, settings: Settings) -> Runtime:
         api_token=settings.APPROVALS_API_TOKEN,
         mounts=mounts,
         on_change=wake_delivery,
+        downloads=downloads,
     )
     return Runtime(app, delivery, tasks, messengers, slack, teams)
 

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from bot.audit_download import AuditDownloads
 from bot.http_errors import METRICS_KEY, errors_and_metrics
 from bot.intake import API_TOKEN_KEY, CHANGES_KEY, SERVICES_KEY, ChangeListener, add_intake_routes
 from bot.metrics import Metrics
@@ -61,8 +62,10 @@ def create_app(
     metrics_: Metrics | None = None,
     mounts: Sequence[Callable[[web.Application], None]] = (),
     on_change: Callable[[], None] | None = None,
+    downloads: AuditDownloads | None = None,
 ) -> web.Application:
-    """The HTTP app; each of `mounts` adds a platform's routes (Slack, Teams)."""
+    """The HTTP app; each of `mounts` adds a platform's routes (Slack, Teams); `downloads`
+    serves the audit export links handed out in chat."""
     app = web.Application(middlewares=[errors_and_metrics])
     app[SERVICES_KEY] = services
     app[METRICS_KEY] = metrics_ or Metrics.create()
@@ -74,6 +77,8 @@ def create_app(
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
     add_intake_routes(app)
+    if downloads is not None:
+        downloads.add_routes(app)
     for mount in mounts:
         mount(app)
     return app

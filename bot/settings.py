@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -21,6 +22,7 @@ class ConfigurationError(Exception):
 # A platform is mounted when its variables are set; half a set is an error naming the rest.
 _SLACK_HTTP = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
 _TEAMS = ("TEAMS_APP_ID", "TEAMS_APP_PASSWORD", "TEAMS_TENANT_ID")
+MIN_SECRET_CHARS = 32
 
 
 class Settings(BaseSettings):
@@ -33,6 +35,10 @@ class Settings(BaseSettings):
     APPROVALS_PORT: int = Field(default=3000, ge=0, le=65535)
     APPROVALS_SWEEP_SECONDS: float = Field(default=30.0, gt=0)
     APPROVALS_LOG_LEVEL: str = "INFO"
+    # Links people get in chat (an audit export) point here; unset, chat hands out no links.
+    APPROVALS_PUBLIC_URL: str | None = None
+    # Signs those links; unset, a random key per process (bot.links says so in the log).
+    APPROVALS_LINK_SECRET: str | None = None
 
     SLACK_BOT_TOKEN: str | None = None
     SLACK_SIGNING_SECRET: str | None = None
@@ -75,6 +81,26 @@ class Settings(BaseSettings):
         if problem is not None:
             raise ValueError(problem)
         return url
+
+    @field_validator("APPROVALS_PUBLIC_URL")
+    @classmethod
+    def _public_url(cls, url: str | None) -> str | None:
+        if not url:
+            return None
+        parsed = urlsplit(url)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc or parsed.query:
+            raise ValueError(f"{url!r} is not a base URL like https://approvals.example.com")
+        return url.rstrip("/")
+
+    @field_validator("APPROVALS_LINK_SECRET")
+    @classmethod
+    def _long_secret(cls, secret: str | None) -> str | None:
+        if secret is not None and len(secret) < MIN_SECRET_CHARS:
+            raise ValueError(
+                f"must be at least {MIN_SECRET_CHARS} characters (it signs links), "
+                f"not {len(secret)}"
+            )
+        return secret
 
     @property
     def slack_enabled(self) -> bool:

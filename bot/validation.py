@@ -10,13 +10,15 @@ from handlers.errors import InvalidRequest
 from policy.request import ExceptionRequest
 
 
-def problems_of(error: ValidationError) -> list[tuple[str, str]]:
+def problems_of(
+    error: ValidationError, noun: str = "an exception request"
+) -> list[tuple[str, str]]:
     problems = []
     for item in error.errors(include_url=False):
         field = ".".join(str(part) for part in item["loc"]) or "body"
         message = str(item["msg"]).removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
-            message = "is not a field of an exception request"
+            message = f"is not a field of {noun}"
         elif item["type"] == "missing":
             message = "is required"
         problems.append((field, message))

@@ -49,3 +49,27 @@ def parse_button_value(value: str) -> tuple[int, int] | None:
     if match is None:
         return None
     return int(match.group(1)), int(match.group(2))
+
+
+# --- a policy proposal's card (cards.proposal_view) -------------------------------------------
+
+POLICY_APPROVE = "pol_approve"
+POLICY_REJECT = "pol_reject"
+POLICY_DECISIONS = (POLICY_APPROVE, POLICY_REJECT)
+
+_POLICY_VALUE = re.compile(r"policy:([0-9]{1,9})")
+
+
+def policy_button_value(version_id: int) -> str:
+    return f"policy:{version_id}"
+
+
+def parse_policy_button_value(value: str) -> int | None:
+    """The policy version id of a proposal's button value, or None if it is not one of ours."""
+    match = _POLICY_VALUE.fullmatch(value)
+    return int(match.group(1)) if match is not None and int(match.group(1)) > 0 else None
+
+
+def policy_approves(action_id: str) -> bool | None:
+    """True for Approve, False for Reject, None for an id that is not a proposal's button."""
+    return {POLICY_APPROVE: True, POLICY_REJECT: False}.get(action_id)

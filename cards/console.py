@@ -22,6 +22,9 @@ def render_console(view: CardView, numbers: Sequence[int] = ()) -> str:
     lines += [f"  {fact.label}: {truncate(fact.value, CONSOLE_TEXT)}" for fact in view.facts]
     if view.references:
         lines.append("  References: " + ", ".join(f"{r.label} {r.value}" for r in view.references))
+    if view.attachments:
+        lines.append("  Attachments:")
+        lines += [f"    {truncate(a.label, CONSOLE_TEXT)} <{a.url}>" for a in view.attachments]
     if view.playbook:
         lines.append(f"  Playbook: {view.playbook}")
     if view.owner:
@@ -51,6 +54,8 @@ def render_console(view: CardView, numbers: Sequence[int] = ()) -> str:
         if len(view.history) > len(shown):
             lines.append(f"  ({len(view.history) - len(shown)} earlier entries not shown)")
         lines += [f"  {h.at}  {truncate(h.text, CONSOLE_TEXT)}" for h in shown]
+    if view.amended:
+        lines.append(f"Amended: {truncate(view.amended, CONSOLE_TEXT)}")
     if view.notice:
         lines.append(f"Note: {view.notice}")
     if view.buttons and numbers:

@@ -15,3 +15,9 @@ def truncate(text: str, limit: int) -> str:
         return text
     keep = max(0, limit - len(TRUNCATION_MARK))
     return text[:keep].rstrip() + TRUNCATION_MARK
+
+
+# A policy proposal's card shows the diff's first lines, each cut to a readable width; the
+# rest is counted (the proposer's `/policy diff`, or `approvals policy export`, has it all).
+PROPOSAL_DIFF_LINES = 40
+PROPOSAL_DIFF_LINE = 200

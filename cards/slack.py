@@ -121,6 +121,8 @@ def _summary(view: CardView) -> Block:
         if view.owner:
             parts.append(f"owner {md(view.owner, SHORT_TEXT)}")
         lines.append(f":book: {' · '.join(parts)}")
+    if view.amended:
+        lines.append(f":pencil2: *Amended:* {md(view.amended, ITEM_TEXT)}")
     if view.notice:
         lines.append(f":information_source: _{md(view.notice, ITEM_TEXT)}_")
     return section("\n".join(lines))
@@ -211,8 +213,8 @@ def card_message(view: CardView) -> dict[str, Any]:
     tail = [divider(), _buttons_block(view.buttons)] if view.buttons else []
     budget = MESSAGE_BLOCKS - len(head) - len(facts) - len(flags) - len(tail)
 
-    # In priority order: the route, the policy, the escalations, then the history.
-    route, rules, escalations, history = _fold(
+    # In priority order: the route, the policy, the attachments, the escalations, the history.
+    route, rules, attachments, escalations, history = _fold(
         [
             _Part(
                 ":busstop: *Route*",
@@ -226,6 +228,12 @@ def card_message(view: CardView) -> dict[str, Any]:
                 + [f"• _{md(note, ITEM_TEXT)}_" for note in view.policy_notes],
                 "first",
                 "_{} more rules not shown_",
+            ),
+            _Part(
+                ":paperclip: *Attachments*",
+                [f"• {link(a.url, a.label)}" for a in view.attachments],
+                "first",
+                "_{} more attachments not shown_",
             ),
             _Part(
                 ":rotating_light: *Escalation history*",
@@ -242,7 +250,7 @@ def card_message(view: CardView) -> dict[str, Any]:
         ],
         budget,
     )
-    blocks = [*head, *facts, *rules, *flags, *route, *escalations, *history, *tail]
+    blocks = [*head, *facts, *attachments, *rules, *flags, *route, *escalations, *history, *tail]
     return {"text": fallback_text(view), "blocks": blocks}
 
 

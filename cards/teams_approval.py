@@ -106,6 +106,10 @@ def _summary(view: CardView) -> list[Element]:
         owner = [run(f" · owner {view.owner}", SHORT_TEXT)] if view.owner else []
         playbook = [link_run(view.playbook, "Playbook")] if view.playbook else []
         lines.append(line("📖 ", *playbook, *owner))
+    if view.amended:
+        lines.append(
+            line(run("Amended: ", SHORT_TEXT, weight="bolder"), run(view.amended, ITEM_TEXT))
+        )
     if view.notice:
         lines.append(attention(view.notice))
     return lines
@@ -291,15 +295,21 @@ def approval_card(
             as_facts=True,
             beyond=max(0, len(facts) - MAX_FACTS),
         ),
+        _Part(
+            "📎 Attachments",
+            [line("• ", link_run(a.url, a.label)) for a in view.attachments],
+            "first",
+            "{} more attachments not shown",
+        ),
     ]
     buttons = [_action(b) for b in view.buttons] if interactive else []
     refresh = _refresh(view, refresh_user_ids)
 
     def build(kept: Sequence[int], typed: str) -> dict[str, Any]:
-        route, rules, escalations, history, fact_set = (
+        route, rules, escalations, history, fact_set, attachments = (
             p.render(k) for p, k in zip(parts, kept, strict=True)
         )
-        body = [*summary, *fact_set, *rules, *flags, *route, *escalations, *history]
+        body = [*summary, *fact_set, *attachments, *rules, *flags, *route, *escalations, *history]
         if error:
             body.append(attention(error))
         if interactive:
@@ -307,9 +317,9 @@ def approval_card(
         return card(body, fallback=fallback_text(view), actions=buttons, refresh=refresh)
 
     counts = [len(p.items) for p in parts]
-    # Give way first: history, escalations, rules, facts, and the route last.
-    order = [3, 2, 1, 4, 0]
-    floors = [len(view.route), 3, 2, 3, 6]  # kept before any list gives way entirely
+    # Give way first: history, escalations, attachments, rules, facts, and the route last.
+    order = [3, 2, 5, 1, 4, 0]
+    floors = [len(view.route), 3, 2, 3, 6, 3]  # kept before any list gives way entirely
     for typed in dict.fromkeys((rationale, "")):
         fitted = fold_to_fit(partial(build, typed=typed), counts, order=order, floors=floors)
         if fitted is not None:

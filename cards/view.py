@@ -21,6 +21,14 @@ class RuleLine:
 
 
 @dataclass(frozen=True, slots=True)
+class Link:
+    """An evidence link the request carried (a quote, a contract, an invoice scan)."""
+
+    label: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
 class StepLine:
     tier: str
     status: str  # waiting | open | approved | rejected | cancelled
@@ -60,6 +68,9 @@ class CardView:
     buttons: tuple[Button, ...] = field(default=())
     playbook: str | None = None
     notice: str | None = None  # e.g. "Policy requires a rationale to approve."
+    # The latest amendment from the source: what changed, by whom, when, and whether the
+    # approvals given before still stand.
+    amended: str | None = None
     owner: str | None = None  # who owns the exception code (answers questions about it)
     # The decision next to the status of a decided case: "Rejected by Lee Park: why".
     decision: str | None = None
@@ -68,6 +79,7 @@ class CardView:
     policy_notes: tuple[str, ...] = ()
     case_due: str | None = None  # the exception code's SLA for the whole case
     overdue: bool = False  # past case_due and still pending
+    attachments: tuple[Link, ...] = ()
 
     @property
     def is_final(self) -> bool:

@@ -33,6 +33,7 @@ class Decide:
 class Comment:
     case_id: int
     text: str
+    author: str | None = None  # a source system's note: who wrote it there
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,31 +2,32 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from handlers.amending import amend_exception
 from handlers.commands import FileException
 from handlers.context import Actor, Services
-from handlers.errors import InvalidRequest, NotAllowed
+from handlers.errors import Conflict, InvalidRequest, NotAllowed
 from handlers.people import names_of
+from handlers.route_steps import announce_first, insert_route
 from policy.actor import POLICY
+from policy.amendments import content_of
 from policy.audit_data import AuditData
 from policy.case import Case
+from policy.case_amend import evaluated_fields
 from policy.case_draft import Draft
-from policy.case_flow import Opening, announce_opening, case_due_at
+from policy.case_flow import case_due_at
 from policy.evaluate import evaluate, request_problems
 from policy.lifecycle import CASE_ENDING, AuditKind
 from policy.model import Evaluation, Outcome, Policy
-from policy.overdue import opening_schedule
-from policy.routing import Staffing
 from storage import absences, audit, cases, outbox
 from storage.audit import canonical_json
-from storage.cases import NewCase, NewStep
-from storage.records import CaseRecord, CaseStatus, StepRecord, StepStatus
+from storage.cases import NewCase
+from storage.records import CaseRecord, CaseStatus, StepRecord
 
 REPEAT_WINDOW = timedelta(minutes=2)
 
@@ -35,6 +36,7 @@ REPEAT_WINDOW = timedelta(minutes=2)
 class FilingResult:
     case: CaseRecord
     created: bool  # False when an earlier filing of the same event was returned
+    amended: bool = False  # a newer revision of the source's record amended that case
 
 
 async def file_exception(svc: Services, actor: Actor, cmd: FileException) -> FilingResult:
@@ -57,16 +59,38 @@ async def file_exception(svc: Services, actor: Actor, cmd: FileException) -> Fil
     async with svc.db.transaction() as conn:
         # Writers are serialized (see storage.database), so this check cannot race.
         existing = await _earlier_filing(conn, actor, cmd, request_hash, requester.id, now)
-        if existing is not None:
+        if existing is not None and content_of(existing.request) != content_of(request_data):
+            # The source's record of this external id changed: a newer revision amends.
+            if not _newer_revision(request.revision, existing.request.get("revision")):
+                raise Conflict(_repost_conflict(existing))
+        elif existing is not None:
             return FilingResult(existing, created=False)
-        away = await absences.away_now(conn, now)
-        if away:  # someone is away: their approvals go to the delegate they named
-            evaluation = evaluate(request, policy, away)
-        case, first = await _store(
-            conn, policy, actor, cmd, evaluation, request_data, request_hash, now
-        )
-        await _announce(conn, svc.policy, actor, case, first, evaluation, now)
-    return FilingResult(case, created=True)
+        if existing is None:
+            away = await absences.away_now(conn, now)
+            if away:  # someone is away: their approvals go to the delegate they named
+                evaluation = evaluate(request, policy, away)
+            case, first = await _store(
+                conn, policy, actor, cmd, evaluation, request_data, request_hash, now
+            )
+            await _announce(conn, svc.policy, actor, case, first, evaluation, now)
+            return FilingResult(case, created=True)
+    # Outside the filing's transaction: the amendment is a unit of work of its own.
+    amended = await amend_exception(svc, actor, existing.id, lambda _stored: request)
+    return FilingResult(amended.case, created=False, amended=amended.amended)
+
+
+def _newer_revision(revision: int | None, stored: object) -> bool:
+    return revision is not None and revision > (stored if isinstance(stored, int) else -1)
+
+
+def _repost_conflict(existing: CaseRecord) -> str:
+    stored = existing.request.get("revision")
+    higher = f"a revision above {stored}" if isinstance(stored, int) else "a `revision`"
+    return (
+        f"{existing.ref} already holds {existing.source} {existing.external_id} with different "
+        f"content. To amend it, post it again with {higher}, or send the changes with "
+        f"PATCH /api/v1/exceptions/{existing.ref}."
+    )
 
 
 async def _earlier_filing(
@@ -127,21 +151,6 @@ async def _store(
             amount=request.amount,
             currency=request.currency,
             request=request_data,
-            outcome=evaluation.outcome.value,
-            rules=[
-                {
-                    "id": hit.rule_id,
-                    "ref": hit.ref,
-                    "url": hit.url,
-                    "flags": list(hit.flags),
-                    "why": hit.explanation,
-                }
-                for hit in evaluation.fired
-            ],
-            skipped_rules=[_skipped(policy, s.rule_id, s.reason) for s in evaluation.skipped],
-            flags=list(evaluation.flags),
-            rationale_required=evaluation.rationale_required,
-            policy_version=evaluation.policy_version,
             source=request.source,
             external_id=request.external_id,
             idempotency_key=cmd.idempotency_key,
@@ -149,60 +158,11 @@ async def _store(
             due_at=case_due_at(policy, request.code, now)
             if evaluation.outcome is Outcome.ROUTE
             else None,
-            basis=evaluation.basis,
+            **evaluated_fields(policy, evaluation),
         ),
         now,
     )
-    new_steps = [
-        NewStep(
-            position=position,
-            tier=step.tier,
-            mode=str(step.mode),
-            required=step.required,
-            approvers=step.approvers,
-            status=StepStatus.WAITING,
-            opened_at=None,
-            due_at=None,
-        )
-        for position, step in enumerate(evaluation.route, start=1)
-    ]
-    if not new_steps:
-        return case, None
-    # The first step opens now, on its tier's clock.
-    schedule = opening_schedule(policy.tier(new_steps[0].tier), policy.calendar, now)
-    new_steps[0] = dataclasses.replace(
-        new_steps[0],
-        status=StepStatus.OPEN,
-        opened_at=now,
-        due_at=schedule.due_at,
-        next_action_at=schedule.next_action_at,
-        clock_started_at=now,
-    )
-    step_ids = await cases.insert_steps(conn, case.id, new_steps, evaluation.policy_version)
-    first = new_steps[0]
-    return case, StepRecord(
-        id=step_ids[0],
-        case_id=case.id,
-        position=first.position,
-        tier=first.tier,
-        mode=first.mode,
-        required=first.required,
-        approvers=first.approvers,
-        status=first.status,
-        opened_at=now,
-        due_at=schedule.due_at,
-        closed_at=None,
-        policy_version=evaluation.policy_version,
-        version=1,
-        next_action_at=schedule.next_action_at,
-        clock_started_at=now,
-    )
-
-
-def _skipped(policy: Policy, rule_id: str, reason: str) -> dict[str, str | None]:
-    """A skipped rule as the case keeps it: with its policy reference, for the card."""
-    rule = next((r for r in policy.rules if r.id == rule_id), None)
-    return {"id": rule_id, "reason": reason, "ref": rule.ref if rule is not None else None}
+    return case, await insert_route(conn, policy, case.id, evaluation, now)
 
 
 async def _announce(
@@ -230,10 +190,8 @@ async def _announce(
     )
     draft.event(POLICY, AuditKind.POLICY_EVALUATED, data=evaluated)
     if first is not None:
+        announce_first(draft, first, evaluation)
         route = evaluation.route[0]
-        staffing = Staffing(route.approvers, route.required, route.wanted)
-        schedule = opening_schedule(policy.tier(first.tier), policy.calendar, now)
-        announce_opening(draft, first, Opening(staffing, schedule), POLICY)
         waiting = names_of(policy, route.approvers) or "nobody yet"
         summary = f"{case.ref} is waiting for {first.tier}: {waiting}."
     else:

@@ -73,7 +73,7 @@ async def comment(svc: Services, actor: Actor, cmd: Comment) -> ChangeResult:
         refused = guard(svc, case, actor, permission, AuditKind.COMMENT_REFUSED)
         if refused is not None:
             return refused
-        return comment_on(svc.policy, case, actor, text, svc.clock.now())
+        return comment_on(svc.policy, case, actor, text, svc.clock.now(), cmd.author)
 
     change = await change_case(svc, cmd.case_id, make)
     return ChangeResult(change.case.record, change.note)

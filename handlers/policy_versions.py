@@ -14,6 +14,7 @@ import logging
 
 from handlers.clock import Clock
 from handlers.context import Services
+from handlers.policy_common import superseded_update
 from policy.actor import Actor
 from policy.audit_data import AuditData
 from policy.effects import AuditEvent, MessageKind, OutgoingMessage
@@ -77,9 +78,10 @@ async def bootstrap(db: Database, file_policy: Policy, file_text: str, clock: Cl
         text = _imported_text(file_policy, stored, before)
         messages = [
             OutgoingMessage(MessageKind.NOTIFY, None, person, text)
-            for person in admins(file_policy)
+            for person in (admins(file_policy) if before is not None else [])
         ]
-        await outbox.enqueue(conn, messages if before is not None else [], now)
+        messages += superseded_update(file_policy, before, stored.ref)
+        await outbox.enqueue(conn, messages, now)
     log.info(
         "policy: imported %s as %s (version %s)",
         file_policy.source,

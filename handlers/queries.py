@@ -8,8 +8,9 @@ from handlers.context import Services
 from handlers.errors import NotFound
 from policy.case import Case
 from policy.model import Policy
-from storage import audit, cases
+from storage import audit, case_list, cases
 from storage.audit import AuditRecord
+from storage.case_list import CaseFilter, Position
 from storage.records import CaseRecord, CaseStatus, DecisionRecord, StepRecord, case_ref
 
 
@@ -42,6 +43,21 @@ async def case_details(svc: Services, case_id: int) -> CaseDetails:
         if case is None:
             raise NotFound(f"There is no exception {case_ref(case_id)}.")
         return CaseDetails(case, await audit.events_for_case(conn, case.ref))
+
+
+async def case_page(
+    svc: Services, filters: CaseFilter, after: Position | None, limit: int
+) -> tuple[list[CaseDetails], Position | None]:
+    """Up to `limit` cases matching `filters` after `after`, newest first, each whole; and
+    where the next page starts (None on the last page). One read, so a page is consistent."""
+    async with svc.db.reading() as conn:
+        positions = await case_list.page(conn, filters, after, limit + 1)
+        page = []
+        for position in positions[:limit]:
+            case = await cases.load_case(conn, position.id)
+            if case is not None:
+                page.append(CaseDetails(case, await audit.events_for_case(conn, case.ref)))
+    return page, positions[limit - 1] if len(positions) > limit else None
 
 
 async def pending_approvals(svc: Services, person: str) -> list[CaseDetails]:

@@ -8,13 +8,16 @@ may not is a refusal, recorded in the audit log and then refused.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
+
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from handlers.context import Actor, Services
 from handlers.errors import Conflict, NotAllowed, NotFound
 from policy.case import Case, Permission, Verdict
 from policy.case_changes import refusal
 from policy.case_draft import Change
+from policy.effects import AuditEvent, OutgoingMessage
 from policy.lifecycle import Action, AuditKind, case_ref
 from storage import absences, audit, cases, outbox
 
@@ -22,19 +25,26 @@ MAX_ATTEMPTS = 5  # compare-and-set retries before telling the user to try again
 
 # Makes the change from the case as loaded and who is away now; may raise a DomainError.
 MakeChange = Callable[[Case, Mapping[str, str]], Change]
+# Writes what the change needs beyond the case's own rows (a material amendment's new steps),
+# in the same transaction, and returns the further events and messages that go with it.
+FollowUp = Callable[
+    [AsyncConnection, Change], Awaitable[tuple[list[AuditEvent], list[OutgoingMessage]]]
+]
 
 
 class _LostRace(Exception):
     """The case changed since it was loaded; the transaction rolls back and is retried."""
 
 
-async def change_case(svc: Services, case_id: int, make: MakeChange) -> Change:
+async def change_case(
+    svc: Services, case_id: int, make: MakeChange, then: FollowUp | None = None
+) -> Change:
     """Apply `make` to the case as stored now. Two changes made at once from the same state
     cannot both land: `storage.cases.save_case` compares and sets the case's version, and the
     loser is retried on fresh state (where the model then answers, say, "already decided")."""
     for _ in range(MAX_ATTEMPTS):
         try:
-            change = await _attempt(svc, case_id, make)
+            change = await _attempt(svc, case_id, make, then)
         except _LostRace:
             continue
         if change.refused:
@@ -43,7 +53,7 @@ async def change_case(svc: Services, case_id: int, make: MakeChange) -> Change:
     raise Conflict("The case is changing quickly right now; please try again.")
 
 
-async def _attempt(svc: Services, case_id: int, make: MakeChange) -> Change:
+async def _attempt(svc: Services, case_id: int, make: MakeChange, then: FollowUp | None) -> Change:
     now = svc.clock.now()
     async with svc.db.transaction() as conn:
         case = await cases.load_case(conn, case_id)
@@ -52,8 +62,13 @@ async def _attempt(svc: Services, case_id: int, make: MakeChange) -> Change:
         change = make(case, await absences.away_now(conn, now))
         if not await cases.save_case(conn, case, change.case):
             raise _LostRace
-        await audit.append(conn, list(change.events), now)
-        await outbox.enqueue(conn, list(change.messages), now)
+        events, messages = list(change.events), list(change.messages)
+        if then is not None:
+            more_events, more_messages = await then(conn, change)
+            events += more_events
+            messages += more_messages
+        await audit.append(conn, events, now)
+        await outbox.enqueue(conn, messages, now)
         return change
 
 

@@ -24,6 +24,14 @@ class Actor:
         return Actor(f"system:{name}", platform)
 
 
+INTAKE_PREFIX = "system:intake:"
+
+
+def intake(source: str) -> Actor:
+    """The source system (an ERP, a supplier feed) acting through the intake API."""
+    return Actor(f"{INTAKE_PREFIX}{source}", "api")
+
+
 WORKFLOW = Actor.system("workflow")
 POLICY = Actor.system("policy")
 SCHEDULER = Actor.system("scheduler")

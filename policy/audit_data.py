@@ -50,9 +50,12 @@ class AuditData:
     source: str | None = None
     policy_ref: str | None = None  # POL-000003
     diff_hash: str | None = None  # SHA-256 of the diff that was proposed and approved
-    # audit.checkpoint: the head of the chain that was sent to the auditors
+    # audit.checkpoint: the head of the chain that was sent to the auditors; audit.exported:
+    # the last event before the export's own record (the export holds both), and its filters
     seq: int | None = None
     hash: str | None = None
+    since: str | None = None
+    of_case: str | None = None
     # policy.evaluated: what policy made of the request
     outcome: str | None = None
     basis: str | None = None
@@ -64,6 +67,13 @@ class AuditData:
     until: str | None = None
     delegate: str | None = None
     platform_user: str | None = None  # the platform's own id of who acted
+    author: str | None = None  # a source system's note: who wrote it there (free text)
+    # case.amended: each changed field ({"field", "before", "after"}), whether the approvals
+    # given still stand (not `material`) and why not, the source's revision
+    changes: tuple[Mapping[str, Any], ...] | None = None
+    material: bool | None = None
+    reasons: tuple[str, ...] | None = None
+    revision: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The fields that are set, as JSON values under their stored keys."""

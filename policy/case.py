@@ -19,6 +19,7 @@ import enum
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from policy.actor import INTAKE_PREFIX
 from policy.case_records import CaseRecord, DecisionRecord, StepRecord
 from policy.lifecycle import Action, CaseStatus, StepStatus
 from policy.model import Policy, Role
@@ -121,13 +122,14 @@ class Case:
         return max(step.required - self.approvals(step), 0)
 
     def deciders(self, exclude: StepRecord | None = None) -> frozenset[str]:
-        """Everyone who approved or rejected a step of the case (but `exclude`), and those
-        they acted for."""
+        """Everyone who approved or rejected a step of the case (but `exclude`, and steps a
+        material amendment superseded), and those they acted for."""
         skip = exclude.id if exclude is not None else None
+        void = {s.id for s in self.steps if s.status is StepStatus.SUPERSEDED}
         return frozenset(
             p
             for v in self.votes
-            if v.step_id != skip and v.action in DECIDING
+            if v.step_id != skip and v.step_id not in void and v.action in DECIDING
             for p in (v.person, v.on_behalf_of)
             if p is not None
         )
@@ -255,21 +257,40 @@ class Case:
             )
         return ALLOWED
 
+    def filed_by(self, actor: str) -> bool:
+        """Is `actor` the source system that filed the case through the intake API?"""
+        source = self.record.source
+        return source is not None and actor == f"{INTAKE_PREFIX}{source}"
+
     def may_comment(self, policy: Policy, actor: str) -> Permission:
-        """The requester, anyone on the route and admins may comment."""
+        """The requester, anyone on the route, admins and the source that filed it may
+        comment."""
         involved = {self.requester} | {p for s in self.steps for p in s.approvers}
-        if actor in involved or _has_role(policy, actor, Role.ADMIN):
+        if actor in involved or _has_role(policy, actor, Role.ADMIN) or self.filed_by(actor):
             return ALLOWED
+        if actor.startswith(INTAKE_PREFIX):
+            return _refuse(self._other_source(actor, "comment on"))
         return _refuse(f"Only the requester, the approvers and admins can comment on {self.ref}.")
 
     def may_withdraw(self, actor: str) -> Permission:
-        if actor != self.requester:
+        """The requester, or the source system that filed the case (its PO was cancelled)."""
+        if actor.startswith(INTAKE_PREFIX) and not self.filed_by(actor):
+            return _refuse(self._other_source(actor, "withdraw"))
+        if actor != self.requester and not self.filed_by(actor):
             return _refuse("Only the person who filed this exception can withdraw it.")
         if self.status is not CaseStatus.PENDING:
             return _closed(
                 f"{self.ref} is {self.status.value}; only pending cases can be withdrawn."
             )
         return ALLOWED
+
+    def _other_source(self, actor: str, verb: str) -> str:
+        source = self.record.source
+        filed = f"was filed by the source {source!r}" if source else "was not filed by a source"
+        return (
+            f"{self.ref} {filed}; the source {actor.removeprefix(INTAKE_PREFIX)!r} cannot "
+            f"{verb} it."
+        )
 
     def may_revoke(self, policy: Policy, actor: str) -> Permission:
         """Revoking a decision is for admins: never the requester, never someone who decided

@@ -90,18 +90,23 @@ def answer(policy: Policy, case: Case, actor: Actor, text: str, now: datetime) -
     return draft.finish(f"Thanks: your answer went to the approvers of {step.tier}.")
 
 
-def comment(policy: Policy, case: Case, actor: Actor, text: str, now: datetime) -> Change:
+def comment(
+    policy: Policy, case: Case, actor: Actor, text: str, now: datetime, author: str | None = None
+) -> Change:
     """A note on the case. The requester's notes reach the current step's awaited
-    approvers; anyone else's reach the requester. A comment never reopens a paused step."""
+    approvers; anyone else's reach the requester. A comment never reopens a paused step.
+    `author` names who wrote a source system's note there (it is not a person of ours)."""
     draft = Draft(case, policy, now)
-    draft.event(actor, AuditKind.COMMENTED, rationale=text)
+    draft.event(actor, AuditKind.COMMENTED, rationale=text, data=AuditData(author=author))
     step = case.current_step
     if actor.id == case.requester:
         recipients = case.awaited(step) if step is not None else ()
     else:
         recipients = (case.requester,)
     draft.update_cards()
-    draft.notify(recipients, f"{name_of(policy, actor.id)} commented on {case.ref}: {text}")
+    who = name_of(policy, actor.id)
+    who = f"{author} ({who})" if author else who
+    draft.notify(recipients, f"{who} commented on {case.ref}: {text}")
     return Change(case, tuple(draft.events), tuple(draft.messages), f"Comment added to {case.ref}.")
 
 
@@ -116,16 +121,17 @@ def end_by_person(
     """Withdraw a pending case (its requester) or revoke a decided one (an admin)."""
     assert status in (CaseStatus.WITHDRAWN, CaseStatus.REVOKED)
     draft = Draft(case, policy, now)
+    step = case.current_step
     end_case(draft, status)
     previous = AuditData(previous_status=case.status.value)
     draft.event(actor, CASE_ENDING[status], rationale=reason, data=previous)
     draft.update_cards()
     if actor.id != case.requester:
         why = f": {reason}" if reason else "."
-        draft.notify(
-            [case.requester],
-            f"{case.ref} was {status.value} by {name_of(policy, actor.id)}{why}",
-        )
+        told = f"{case.ref} was {status.value} by {name_of(policy, actor.id)}{why}"
+        draft.notify([case.requester], told)
+        if status is CaseStatus.WITHDRAWN and step is not None:  # the source cancelled it
+            draft.notify(case.awaited(step), f"{told} It no longer needs your decision.")
     return draft.finish(f"{case.ref} is now {status.value}.")
 
 

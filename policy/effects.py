@@ -32,6 +32,19 @@ class MessageKind(enum.StrEnum):
     POST_CARD = "post_card"  # show a person the case's card (post, or update the one they have)
     UPDATE_CARDS = "update_cards"  # re-render every card of the case where it already is
     NOTIFY = "notify"  # a direct message with text
+    POLICY_CARD = "policy_card"  # show an admin a policy proposal's card (post, or update it)
+    POLICY_UPDATE = "policy_update"  # re-render every card of a policy version where it is
+
+
+@dataclass(frozen=True, slots=True)
+class Proposal:
+    """A policy proposal as it was made: kept with its card messages, so every later render
+    shows what was proposed (the version row's reason becomes a rejection's reason) without
+    running the backtest again."""
+
+    reason: str
+    diff: str
+    backtest: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,4 +52,6 @@ class OutgoingMessage:
     kind: MessageKind
     case_id: int | None = None
     recipient: str | None = None  # person id
-    text: str | None = None
+    text: str | None = None  # a policy card's decision line, for POLICY_UPDATE
+    policy_version_id: int | None = None  # POLICY_CARD and POLICY_UPDATE
+    proposal: Proposal | None = None  # POLICY_CARD

@@ -32,6 +32,7 @@ class StepStatus(enum.StrEnum):
     REJECTED = "rejected"
     CANCELLED = "cancelled"  # the case was withdrawn, rejected or revoked before this step
     EXPIRED = "expired"  # the case expired while this step was open
+    SUPERSEDED = "superseded"  # a material amendment started the route again: votes void
 
     @property
     def is_current(self) -> bool:
@@ -71,6 +72,8 @@ class AuditKind(enum.StrEnum):
     CASE_WITHDRAWN = "case.withdrawn"
     WITHDRAW_REFUSED = "case.withdraw.refused"
     CASE_REVOKED = "case.revoked"
+    CASE_AMENDED = "case.amended"  # the source changed the request (fields before and after)
+    CASE_REOPENED = "case.reopened"  # a material amendment took a decided case back to pending
     REVOKE_REFUSED = "case.revoke.refused"
     STEP_REMINDED = "step.reminded"
     STEP_ESCALATED = "step.escalated"
@@ -81,6 +84,8 @@ class AuditKind(enum.StrEnum):
     PERSON_AWAY = "person.away"
     PERSON_BACK = "person.back"
     AUDIT_CHECKPOINT = "audit.checkpoint"  # the chain's head, sent to the auditors
+    AUDIT_EXPORTED = "audit.exported"  # the log handed out through a download link or file
+    AUDIT_REFUSED = "audit.refused"  # /audit ... by someone who is not an admin or auditor
     POLICY_IMPORTED = "policy.imported"  # the policy file became the active version
     POLICY_PROPOSED = "policy.proposed"
     POLICY_APPROVED = "policy.approved"

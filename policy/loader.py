@@ -28,6 +28,7 @@ from policy.checks import Finding, check
 from policy.conditions import compile_condition, show_value
 from policy.durations import parse_duration
 from policy.model import (
+    Amendments,
     ApprovalMode,
     ExceptionType,
     OnTimeout,
@@ -220,6 +221,9 @@ def _build(raw: RawPolicy, source: str) -> Policy:
         rules=tuple(_rule(r) for r in raw.rules),
         default_route=tuple(raw.defaults.route),
         calendar=None if raw.calendar is None else _calendar(raw.calendar),
+        amendments=Amendments()
+        if raw.amendments is None
+        else Amendments(raw.amendments.amount_tolerance_pct),
         compiled={r.id: compile_condition(r.when) for r in raw.rules},
     )
     return dataclasses.replace(policy, version=policy_version(policy))

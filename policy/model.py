@@ -116,6 +116,14 @@ class Rule:
 
 
 @dataclass(frozen=True, slots=True)
+class Amendments:
+    """How amendments from the source are judged (`policy.amendments`)."""
+
+    # An amount may rise by this much (percent) and the approvals given still stand.
+    amount_tolerance_pct: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class Policy:
     name: str
     version: str  # SHA-256 hex of the normalized content
@@ -128,6 +136,7 @@ class Policy:
     default_route: tuple[str, ...]
     # Business hours for SLA and reminder clocks; None counts wall time.
     calendar: Calendar | None = None
+    amendments: Amendments = Amendments()
     # Compiled CEL programs by rule id; built once per load by the loader.
     compiled: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 

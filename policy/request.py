@@ -10,7 +10,15 @@ import math
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    StrictBool,
+    field_validator,
+    model_serializer,
+)
 
 Urgency = Literal["low", "normal", "high", "critical"]
 
@@ -71,6 +79,24 @@ class Budget(_Strict):
     remaining: float | None = Field(default=None, allow_inf_nan=False)
 
 
+MAX_ATTACHMENTS = 20
+_HTTPS_URL = re.compile(r"^https://[^\s<>|]+$")
+
+
+class Attachment(_Strict):
+    """An evidence link (the quote, the contract, the invoice scan): shown on every card."""
+
+    name: str = Field(min_length=1, max_length=200)
+    url: str = Field(max_length=2000, json_schema_extra={"pattern": _HTTPS_URL.pattern})
+
+    @field_validator("url")
+    @classmethod
+    def _https(cls, url: str) -> str:
+        if not _HTTPS_URL.match(url):
+            raise ValueError("must be an https:// link without spaces, <, > or |")
+        return url
+
+
 class ExceptionRequest(_Strict):
     code: str = Field(min_length=1, max_length=64)
     title: str = Field(min_length=1, max_length=300)
@@ -88,6 +114,19 @@ class ExceptionRequest(_Strict):
     details: dict[str, Any] = Field(default_factory=dict, max_length=50)
     source: str | None = Field(default=None, max_length=64)
     external_id: str | None = Field(default=None, max_length=200)
+    # https only: a card links to it, and a plain-http or javascript: link is no evidence
+    attachments: list[Attachment] = Field(default_factory=list, max_length=MAX_ATTACHMENTS)
+    # The source's own counter for `external_id`: a repost with a higher one amends the case.
+    revision: int | None = Field(default=None, ge=0, le=2**31 - 1, strict=True)
+
+    @model_serializer(mode="wrap")
+    def _without_empty_attachments(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # A request without attachments is stored (and hashed) as it was before they existed,
+        # so a repeat of an earlier filing still matches it.
+        data: dict[str, Any] = handler(self)
+        if not data.get("attachments"):
+            data.pop("attachments", None)
+        return data
 
     @field_validator("references")
     @classmethod

@@ -1,7 +1,8 @@
 """The raw shape of a policy file, as pydantic models. Unknown keys are errors.
 
 Top level: `name`, `people`, `taxonomy`, `tiers`, `rules` and `defaults` are required (`rules`
-may be an empty list; the others need at least one entry); `groups` and `calendar` are optional.
+may be an empty list; the others need at least one entry); `groups`, `calendar` and
+`amendments` (`amount_tolerance_pct`, 0 to 100, default 0) are optional.
 
 Required per entry: a person's `id`, `name`, `email`; a taxonomy entry's `code`, `title`; a
 tier's `id`, `approvers`, `sla`; a rule's `id`, `when` (plus exactly one of `route` or
@@ -178,6 +179,10 @@ class RawDefaults(_Raw):
     route: Annotated[list[str], Field(min_length=1)]
 
 
+class RawAmendments(_Raw):
+    amount_tolerance_pct: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)] = 0.0
+
+
 class RawPolicy(_Raw):
     name: Text
     people: Annotated[list[RawPerson], Field(min_length=1)]
@@ -187,6 +192,7 @@ class RawPolicy(_Raw):
     rules: list[RawRule]
     defaults: RawDefaults
     calendar: RawCalendar | None = None
+    amendments: RawAmendments | None = None
 
 
 # The keys each part of the file accepts, for "did you mean" hints.
@@ -198,4 +204,5 @@ KEYS: dict[str, tuple[str, ...]] = {
     "rules": tuple(RawRule.model_fields),
     "defaults": tuple(RawDefaults.model_fields),
     "calendar": tuple(RawCalendar.model_fields),
+    "amendments": tuple(RawAmendments.model_fields),
 }

@@ -15,7 +15,7 @@ from typing import Any
 
 from policy.calendar import DAY_NAMES
 from policy.celscan import tokenize
-from policy.model import Policy
+from policy.model import Amendments, Policy
 
 
 def policy_version(policy: Policy) -> str:
@@ -37,6 +37,8 @@ def policy_content(policy: Policy) -> dict[str, Any]:
             "hours": calendar.hours,
             "holidays": sorted(day.isoformat() for day in calendar.holidays),
         }
+    if policy.amendments != Amendments():  # likewise
+        content["amendments"] = {"amount_tolerance_pct": policy.amendments.amount_tolerance_pct}
     return content
 
 

@@ -168,10 +168,13 @@ async def stream_events(
     *,
     case_ref: str | None = None,
     since: datetime | None = None,
+    through: int | None = None,
     batch: int = 5000,
 ) -> AsyncIterator[AuditRecord]:
     """Every event in chain order, optionally filtered, without loading the log into memory."""
     query = select(audit_events).order_by(audit_events.c.seq)
+    if through is not None:
+        query = query.where(audit_events.c.seq <= through)
     if case_ref is not None:
         query = query.where(audit_events.c.case_ref == case_ref)
     if since is not None:

@@ -68,7 +68,7 @@ class NewStep:
     clock_started_at: datetime | None = None
 
 
-def _case(row: Any) -> CaseRecord:
+def case_record(row: Any) -> CaseRecord:
     return CaseRecord(
         id=row.id,
         status=CaseStatus(row.status),
@@ -114,7 +114,7 @@ async def insert_case(conn: AsyncConnection, new: NewCase, now: datetime) -> Cas
         version=1,
     )
     result = await conn.execute(_INSERT_CASE, values)
-    return _case(result.one())
+    return case_record(result.one())
 
 
 async def insert_steps(
@@ -179,12 +179,12 @@ async def get_case(conn: AsyncConnection, case_id: int) -> CaseRecord | None:
     if not 0 < case_id <= MAX_ID:
         return None  # asking the database would be an error, not an answer
     row = (await conn.execute(select(cases).where(cases.c.id == case_id))).first()
-    return _case(row) if row else None
+    return case_record(row) if row else None
 
 
 async def find_by_idempotency_key(conn: AsyncConnection, key: str) -> CaseRecord | None:
     row = (await conn.execute(select(cases).where(cases.c.idempotency_key == key))).first()
-    return _case(row) if row else None
+    return case_record(row) if row else None
 
 
 async def find_recent_filing(
@@ -203,7 +203,7 @@ async def find_recent_filing(
             .limit(1)
         )
     ).first()
-    return _case(row) if row else None
+    return case_record(row) if row else None
 
 
 async def filed_since(conn: AsyncConnection, since: datetime) -> list[Any]:
@@ -225,7 +225,45 @@ async def find_by_external_id(
             select(cases).where(cases.c.source == source, cases.c.external_id == external_id)
         )
     ).first()
-    return _case(row) if row else None
+    return case_record(row) if row else None
+
+
+def step_record(row: Any, approvers: tuple[str, ...]) -> StepRecord:
+    return StepRecord(
+        id=row.id,
+        case_id=row.case_id,
+        position=row.position,
+        tier=row.tier,
+        mode=row.mode,
+        required=row.required,
+        approvers=approvers,
+        status=StepStatus(row.status),
+        opened_at=row.opened_at,
+        due_at=row.due_at,
+        closed_at=row.closed_at,
+        policy_version=row.policy_version,
+        version=row.version,
+        next_action_at=row.next_action_at,
+        reminders_sent=row.reminders_sent,
+        escalated_at=row.escalated_at,
+        timeout_level=row.timeout_level,
+        clock_started_at=row.clock_started_at,
+        former_approvers=tuple(row.former_approvers or ()),
+    )
+
+
+def decision_record(row: Any) -> DecisionRecord:
+    return DecisionRecord(
+        id=row.id,
+        case_id=row.case_id,
+        step_id=row.step_id,
+        person=row.person,
+        on_behalf_of=row.on_behalf_of,
+        action=Action(row.action),
+        rationale=row.rationale,
+        platform=row.platform,
+        at=row.at,
+    )
 
 
 async def steps_for_case(conn: AsyncConnection, case_id: int) -> list[StepRecord]:
@@ -241,50 +279,14 @@ async def steps_for_case(conn: AsyncConnection, case_id: int) -> list[StepRecord
         .order_by(assignments.c.step_id, assignments.c.ordinal)
     ):
         people[row.step_id].append(row.person)
-    return [
-        StepRecord(
-            id=row.id,
-            case_id=row.case_id,
-            position=row.position,
-            tier=row.tier,
-            mode=row.mode,
-            required=row.required,
-            approvers=tuple(people[row.id]),
-            status=StepStatus(row.status),
-            opened_at=row.opened_at,
-            due_at=row.due_at,
-            closed_at=row.closed_at,
-            policy_version=row.policy_version,
-            version=row.version,
-            next_action_at=row.next_action_at,
-            reminders_sent=row.reminders_sent,
-            escalated_at=row.escalated_at,
-            timeout_level=row.timeout_level,
-            clock_started_at=row.clock_started_at,
-            former_approvers=tuple(row.former_approvers or ()),
-        )
-        for row in step_rows
-    ]
+    return [step_record(row, tuple(people[row.id])) for row in step_rows]
 
 
 async def decisions_for_case(conn: AsyncConnection, case_id: int) -> list[DecisionRecord]:
     rows = await conn.execute(
         select(decisions).where(decisions.c.case_id == case_id).order_by(decisions.c.id)
     )
-    return [
-        DecisionRecord(
-            id=row.id,
-            case_id=row.case_id,
-            step_id=row.step_id,
-            person=row.person,
-            on_behalf_of=row.on_behalf_of,
-            action=Action(row.action),
-            rationale=row.rationale,
-            platform=row.platform,
-            at=row.at,
-        )
-        for row in rows
-    ]
+    return [decision_record(row) for row in rows]
 
 
 async def insert_decision(
@@ -362,7 +364,7 @@ async def cases_requested_by(
     if status is not None:
         query = query.where(cases.c.status == status.value)
     rows = await conn.execute(query.order_by(cases.c.id.desc()).limit(limit))
-    return [_case(row) for row in rows]
+    return [case_record(row) for row in rows]
 
 
 async def count_by_status(conn: AsyncConnection) -> dict[str, int]:
@@ -385,7 +387,27 @@ async def load_case(conn: AsyncConnection, case_id: int) -> Case | None:
     )
 
 
-_CASE_FIELDS = ("status", "closed_at", "updated_at", "due_at")
+_CASE_FIELDS = (
+    "status",
+    "closed_at",
+    "updated_at",
+    "due_at",
+    # An amendment replaces the request and what policy made of it.
+    "code",
+    "title",
+    "requester",
+    "amount",
+    "currency",
+    "request",
+    "request_hash",
+    "outcome",
+    "rules",
+    "skipped_rules",
+    "flags",
+    "rationale_required",
+    "policy_version",
+    "basis",
+)
 _STEP_FIELDS = (
     "status",
     "required",

@@ -1,7 +1,8 @@
 """The outbox: messages for people, written in the same transaction as the change they announce.
 
-Messages are platform-neutral. A card message names a case and a person; the deliverer renders
-the card from the case's state at delivery time, so delivering one twice shows the same thing.
+Messages are platform-neutral. A card message names a case (or a policy version) and a person;
+the deliverer renders the card from the stored state at delivery time, so delivering one twice
+shows the same thing. What a message carries besides is kept in its row's JSON `payload`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from policy.effects import MessageKind as MessageKind
 from policy.effects import OutgoingMessage as OutgoingMessage
+from policy.effects import Proposal
 from storage.tables import card_refs, outbox
 
 MAX_ATTEMPTS = 10
@@ -35,6 +37,8 @@ class PendingMessage:
     recipient: str | None
     text: str | None
     attempts: int
+    policy_version_id: int | None = None
+    proposal: Proposal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +61,7 @@ async def enqueue(conn: AsyncConnection, messages: list[OutgoingMessage], now: d
                 "kind": m.kind.value,
                 "case_id": m.case_id,
                 "recipient": m.recipient,
-                "payload": {"text": m.text} if m.text is not None else {},
+                "payload": _payload(m),
                 "status": MessageStatus.PENDING.value,
                 "attempts": 0,
                 "next_attempt_at": now,
@@ -67,7 +71,34 @@ async def enqueue(conn: AsyncConnection, messages: list[OutgoingMessage], now: d
     )
 
 
+def _payload(message: OutgoingMessage) -> dict[str, Any]:
+    payload: dict[str, Any] = {}
+    if message.text is not None:
+        payload["text"] = message.text
+    if message.policy_version_id is not None:
+        payload["policy_version_id"] = message.policy_version_id
+    if message.proposal is not None:
+        proposal = message.proposal
+        payload["proposal"] = {
+            "reason": proposal.reason,
+            "diff": proposal.diff,
+            "backtest": list(proposal.backtest),
+        }
+    return payload
+
+
+def proposal_from_payload(payload: Any) -> Proposal | None:
+    """The proposal a message's payload carries, or None (none, or not one we wrote)."""
+    found = payload.get("proposal") if isinstance(payload, dict) else None
+    if not isinstance(found, dict):
+        return None
+    backtest = found.get("backtest")
+    lines = tuple(str(line) for line in backtest) if isinstance(backtest, list) else ()
+    return Proposal(str(found.get("reason") or ""), str(found.get("diff") or ""), lines)
+
+
 def _pending(row: Any) -> PendingMessage:
+    version_id = row.payload.get("policy_version_id")
     return PendingMessage(
         id=row.id,
         kind=MessageKind(row.kind),
@@ -75,6 +106,8 @@ def _pending(row: Any) -> PendingMessage:
         recipient=row.recipient,
         text=row.payload.get("text"),
         attempts=row.attempts,
+        policy_version_id=version_id if isinstance(version_id, int) else None,
+        proposal=proposal_from_payload(row.payload),
     )
 
 

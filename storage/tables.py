@@ -59,6 +59,7 @@ cases = Table(
     UniqueConstraint("source", "external_id"),
     Index(None, "requester", "status"),
     Index(None, "status"),
+    Index(None, "created_at", "id"),  # the intake API's listing, newest first (keyset)
 )
 
 steps = Table(
@@ -233,4 +234,17 @@ policy_versions = Table(
     Column("approved_at", UTCDateTime, nullable=True),
     Column("reason", Text, nullable=True),
     Index(None, "state"),
+)
+
+# Where each admin's card of a policy proposal lives on a platform, so that a decision (or a
+# later version superseding it) edits every copy in place.
+policy_card_refs = Table(
+    "policy_card_refs",
+    metadata,
+    Column("version_id", Integer, ForeignKey("policy_versions.id"), primary_key=True),
+    Column("person", String(64), primary_key=True),
+    Column("platform", String(16), primary_key=True),
+    Column("channel", String(200), nullable=False),
+    Column("message_id", String(200), nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
 )

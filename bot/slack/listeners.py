@@ -13,6 +13,9 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 import cards.slack as blocks
+from bot.audit_download import AuditDownloads
+from bot.slack import policy_cards
+from bot.slack.audit_command import audit_command
 from bot.slack.interactions import SlackInteractions
 from bot.slack.reading import as_object, as_text
 
@@ -20,8 +23,11 @@ log = logging.getLogger(__name__)
 ANYTHING = re.compile(r".*", re.DOTALL)
 
 
-def register(app: AsyncApp, interactions: SlackInteractions) -> None:
+def register(
+    app: AsyncApp, interactions: SlackInteractions, downloads: AuditDownloads | None = None
+) -> None:
     spawn = interactions.deps.tasks.spawn
+    policy_cards.register(app, interactions)  # first: Bolt runs the first listener that matches
 
     @app.action(ANYTHING)  # the press is read, and an unknown id dropped, in button_pressed
     async def on_button(ack: AsyncAck, body: dict[str, Any]) -> None:
@@ -67,6 +73,12 @@ def register(app: AsyncApp, interactions: SlackInteractions) -> None:
     async def on_policy(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         spawn(interactions.policy_command(body, respond), "slack-policy-command")
+
+    @app.command("/audit")
+    async def on_audit(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        work = audit_command(interactions.deps, downloads, body, respond)
+        spawn(work, "slack-audit-command")
 
     @app.command(ANYTHING)
     async def on_unknown_command(ack: AsyncAck, body: dict[str, Any]) -> None:

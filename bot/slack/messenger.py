@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.messaging import DeliveryError, PostedCard, Unreachable
 from bot.slack.directory import SlackDirectory
+from cards.proposal_view import ProposalView
 from cards.slack import card_message
+from cards.slack_proposal import proposal_message
 from cards.view import CardView
 from policy.model import Person
 
@@ -63,23 +67,33 @@ class SlackMessenger:
         response = await self.client.conversations_open(users=user_id)
         return str(response["channel"]["id"])
 
-    async def post_card(self, person: Person, view: CardView) -> PostedCard:
+    async def _post(self, person: Person, message: dict[str, Any]) -> PostedCard:
         try:
             channel = await self._dm_channel(person)
-            response = await self.client.chat_postMessage(channel=channel, **card_message(view))
+            response = await self.client.chat_postMessage(channel=channel, **message)
         except SlackApiError as error:
             raise delivery_error(error) from error
         return PostedCard(channel=str(response["channel"]), message_id=str(response["ts"]))
 
-    async def update_card(self, person: Person, where: PostedCard, view: CardView) -> None:
+    async def _update(self, where: PostedCard, message: dict[str, Any]) -> None:
         try:
-            await self.client.chat_update(
-                channel=where.channel, ts=where.message_id, **card_message(view)
-            )
+            await self.client.chat_update(channel=where.channel, ts=where.message_id, **message)
         except SlackApiError as error:
             if error.response.get("error") == "message_not_found":
                 return  # the card was deleted in Slack; there is nothing left to update
             raise delivery_error(error) from error
+
+    async def post_card(self, person: Person, view: CardView) -> PostedCard:
+        return await self._post(person, card_message(view))
+
+    async def update_card(self, person: Person, where: PostedCard, view: CardView) -> None:
+        await self._update(where, card_message(view))
+
+    async def post_proposal(self, person: Person, view: ProposalView) -> PostedCard:
+        return await self._post(person, proposal_message(view))
+
+    async def update_proposal(self, person: Person, where: PostedCard, view: ProposalView) -> None:
+        await self._update(where, proposal_message(view))
 
     async def notify(self, person: Person, text: str) -> None:
         try:

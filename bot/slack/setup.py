@@ -21,6 +21,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.audit_download import AuditDownloads
 from bot.settings import ConfigurationError, Settings
 from bot.slack.directory import SlackDirectory
 from bot.slack.inbound import JSON, MAX_BODY_BYTES, Accepted, read_body
@@ -141,6 +142,8 @@ def build_slack(
     services: Services,
     tasks: BackgroundTasks,
     wake_delivery: Callable[[], None],
+    *,
+    downloads: AuditDownloads | None = None,
 ) -> SlackEdge:
     client = web_client(settings)
     socket = bool(settings.SLACK_APP_TOKEN)
@@ -151,7 +154,8 @@ def build_slack(
     directory = SlackDirectory(
         client, lambda: services.policy, email_identity=settings.SLACK_EMAIL_IDENTITY
     )
-    register(app, SlackInteractions(SlackDeps(services, client, directory, tasks, wake_delivery)))
+    deps = SlackDeps(services, client, directory, tasks, wake_delivery)
+    register(app, SlackInteractions(deps), downloads)
     edge = SlackEdge(
         app=app, client=client, messenger=SlackMessenger(client, directory), signing_secret=secret
     )

@@ -15,6 +15,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import cards.teams as teams_cards
+from bot.audit_chat import parse_audit_command
+from bot.audit_download import AuditDownloads
 from bot.card_views import build_card_view
 from bot.chat_commands import (
     HELP,
@@ -30,12 +32,15 @@ from bot.messaging import DeliveryError
 from bot.policy_chat import parse_policy_command
 from bot.replies import error_text
 from bot.tasks import BackgroundTasks
+from bot.teams.audit_reply import teams_audit_reply
 from bot.teams.connector import BotConnector
 from bot.teams.inbound import INVOKE_CARD_ACTION, MAX_ID
 from bot.teams.messenger import ADAPTIVE_CARD, card_activity
+from bot.teams.policy_cards import policy_press
 from bot.validation import parse_request
 from cards import actions
 from cards.view import CardView
+from handlers.audit_commands import AUDIT_COMMANDS, AuditCommand
 from handlers.commands import Answer, Decide, FileException
 from handlers.context import Actor, Services
 from handlers.deciding import answer_question, decide
@@ -75,7 +80,7 @@ def card_response(card: dict[str, Any]) -> InvokeResponse:
     return InvokeResponse(200, {"statusCode": 200, "type": ADAPTIVE_CARD, "value": card})
 
 
-def parse_text(text: str, resolve: PersonResolver) -> ChatCommand | None:
+def parse_text(text: str, resolve: PersonResolver) -> ChatCommand | AuditCommand | None:
     """A Teams message as a command; None for `file` (answered with the filing card).
     Mentions were already replaced by person ids (`TeamsActivities._name_mentions`)."""
     words = text.split()
@@ -84,6 +89,8 @@ def parse_text(text: str, resolve: PersonResolver) -> ChatCommand | None:
     first = words[0].lower()
     if first in ("file", "new") and len(words) == 1:
         return None
+    if first == "audit":
+        return parse_audit_command(text.split(maxsplit=1)[1] if len(words) > 1 else "")
     if first == "policy":
         return parse_policy_command(text.split(maxsplit=1)[1] if len(words) > 1 else "", resolve)
     if first in _APPROVALS_WORDS:
@@ -102,6 +109,7 @@ class TeamsActivities:
         *,
         tenant_id: str | None = None,
         email_identity: bool = False,
+        downloads: AuditDownloads | None = None,
     ) -> None:
         self.svc = services
         self.connector = connector
@@ -109,6 +117,7 @@ class TeamsActivities:
         self.wake_delivery = wake_delivery
         self.tenant_id = tenant_id  # the bot's own tenant: nobody from another is mapped
         self.email_identity = email_identity  # TEAMS_EMAIL_IDENTITY
+        self.downloads = downloads  # audit export links
         self._emails: dict[str, tuple[float, str]] = {}  # Teams user id -> (when, email)
 
     # --- who is this -----------------------------------------------------------------
@@ -201,6 +210,10 @@ class TeamsActivities:
             await self._reply(activity, _attachment(filing))
             return
         actor = Actor(person.id, PLATFORM, str(activity["from"]["id"]))
+        if isinstance(command, AUDIT_COMMANDS):
+            said = await teams_audit_reply(self.svc, actor, command, self.downloads, activity)
+            await self._reply(activity, {"type": "message", "text": said})
+            return
         reply = await run_command(self.svc, actor, command)
         self.wake_delivery()
         answer = TEAMS_HELP if reply.text == HELP else reply.text
@@ -241,6 +254,10 @@ class TeamsActivities:
         verb = str(action.get("verb") or data.get("action") or "")
         if verb == teams_cards.FILE_VERB:
             return await self._file(person, data)
+        if verb in actions.POLICY_DECISIONS:
+            teams_user = str((activity.get("from") or {}).get("id"))
+            card = await policy_press(self.svc, person, verb, data, teams_user, self.wake_delivery)
+            return card_response(card)
         case_id = _int(data.get("case")) or parse_case_ref(str(data.get("case_ref") or ""))
         if case_id is None:
             log.warning("dropped a Teams card action without a case: %r", verb)

@@ -6,7 +6,10 @@ from typing import Any
 
 from bot.messaging import DeliveryError, PostedCard, Unreachable
 from bot.teams.connector import BotConnector
+from cards.proposal_view import ProposalView
 from cards.teams import approval_card, fallback_text
+from cards.teams_proposal import fallback_text as proposal_fallback
+from cards.teams_proposal import proposal_card
 from cards.view import CardView
 from handlers.clock import Clock
 from policy.model import Person
@@ -27,6 +30,15 @@ def card_activity(view: CardView, refresh_for: str | None) -> dict[str, Any]:
         "attachments": [
             {"contentType": ADAPTIVE_CARD, "content": approval_card(view, refresh_user_ids=refresh)}
         ],
+    }
+
+
+def proposal_activity(view: ProposalView) -> dict[str, Any]:
+    """A message carrying a policy proposal's card."""
+    return {
+        "type": "message",
+        "summary": proposal_fallback(view),
+        "attachments": [{"contentType": ADAPTIVE_CARD, "content": proposal_card(view)}],
     }
 
 
@@ -63,23 +75,33 @@ class TeamsMessenger:
             await conversations.remember(conn, ref, self.clock.now())
         return ref
 
-    async def post_card(self, person: Person, view: CardView) -> PostedCard:
-        chat = await self._chat(person)
-        activity_id = await self.connector.send(
-            chat.service_url, chat.conversation_id, card_activity(view, chat.user_id)
-        )
+    async def _post(self, chat: ConversationRef, activity: dict[str, Any]) -> PostedCard:
+        activity_id = await self.connector.send(chat.service_url, chat.conversation_id, activity)
         return PostedCard(channel=chat.conversation_id, message_id=activity_id)
 
-    async def update_card(self, person: Person, where: PostedCard, view: CardView) -> None:
-        chat = await self._chat(person)
+    async def _update(
+        self, chat: ConversationRef, where: PostedCard, activity: dict[str, Any]
+    ) -> None:
         try:
-            await self.connector.update(
-                chat.service_url, where.channel, where.message_id, card_activity(view, chat.user_id)
-            )
+            await self.connector.update(chat.service_url, where.channel, where.message_id, activity)
         except DeliveryError as error:
             if error.status == 404:
                 return  # the card was deleted in Teams; nothing is left to update
             raise
+
+    async def post_card(self, person: Person, view: CardView) -> PostedCard:
+        chat = await self._chat(person)
+        return await self._post(chat, card_activity(view, chat.user_id))
+
+    async def update_card(self, person: Person, where: PostedCard, view: CardView) -> None:
+        chat = await self._chat(person)
+        await self._update(chat, where, card_activity(view, chat.user_id))
+
+    async def post_proposal(self, person: Person, view: ProposalView) -> PostedCard:
+        return await self._post(await self._chat(person), proposal_activity(view))
+
+    async def update_proposal(self, person: Person, where: PostedCard, view: ProposalView) -> None:
+        await self._update(await self._chat(person), where, proposal_activity(view))
 
     async def notify(self, person: Person, text: str) -> None:
         chat = await self._chat(person)

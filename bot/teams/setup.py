@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import aiohttp
 from aiohttp import web
 
+from bot.audit_download import AuditDownloads
 from bot.settings import Settings
 from bot.tasks import BackgroundTasks
 from bot.teams.activities import TeamsActivities
@@ -75,6 +76,8 @@ def build_teams(
     services: Services,
     tasks: BackgroundTasks,
     wake_delivery: Callable[[], None],
+    *,
+    downloads: AuditDownloads | None = None,
 ) -> TeamsEdge:
     app_id, password, tenant = (
         settings.TEAMS_APP_ID,
@@ -104,6 +107,7 @@ def build_teams(
             wake_delivery,
             tenant_id=tenant,
             email_identity=settings.TEAMS_EMAIL_IDENTITY,
+            downloads=downloads,
         ),
         messenger=TeamsMessenger(connector, services.db, services.clock, app_id),
     )

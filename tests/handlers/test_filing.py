@@ -4,7 +4,7 @@ import pytest
 
 from handlers.commands import FileException
 from handlers.context import Actor, Services
-from handlers.errors import InvalidRequest, NotAllowed
+from handlers.errors import Conflict, InvalidRequest, NotAllowed
 from handlers.filing import file_exception
 from handlers.queries import case_details
 from storage import audit, outbox
@@ -94,13 +94,31 @@ async def test_idempotency_key_reused_for_another_request_is_refused(services: S
 
 async def test_same_source_and_external_id_is_one_case(services: Services) -> None:
     first = await file(services, source="erp", external_id="evt-9")
-    again = await file(services, source="erp", external_id="evt-9", title="a retry")
+    again = await file(services, source="erp", external_id="evt-9")
     other = await file(services, source="supplier-feed", external_id="evt-9")
 
     assert again.case.id == first.case.id
     assert not again.created
     assert other.created
     assert other.case.id != first.case.id
+
+
+async def test_a_different_repost_without_a_newer_revision_is_a_conflict(
+    services: Services,
+) -> None:
+    await file(services, source="erp", external_id="evt-9", revision=3)
+    before = await counts(services.db)
+    for revision in (None, 3, 2):
+        with pytest.raises(Conflict) as refused:
+            await file(
+                services, source="erp", external_id="evt-9", title="a retry", revision=revision
+            )
+        assert refused.value.message == (
+            "EXC-000001 already holds erp evt-9 with different content. To amend it, post it "
+            "again with a revision above 3, or send the changes with "
+            "PATCH /api/v1/exceptions/EXC-000001."
+        )
+    assert await counts(services.db) == before
 
 
 @pytest.mark.parametrize(

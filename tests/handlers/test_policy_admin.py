@@ -60,10 +60,8 @@ async def test_a_change_from_draft_to_in_force_on_another_process(
 
     reply = await say(admin_svc, "ada", "propose approvers need a working day")
     assert reply == "Proposed POL-000002; Maria Finance may approve it."
-    notes = [(who, text) for kind, who, text in await outbox_rows(admin_svc.db) if kind == "notify"]
-    assert notes[-1][0] == "maria"
-    assert notes[-1][1] is not None
-    assert "/policy approve POL-000002" in notes[-1][1]
+    cards = [who for kind, who, _ in await outbox_rows(admin_svc.db) if kind == "policy_card"]
+    assert cards == ["maria"]  # the card: tests/handlers/test_policy_cards.py
 
     with pytest.raises(NotAllowed, match="four eyes"):
         await say(admin_svc, "ada", "approve POL-000002")

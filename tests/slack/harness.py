@@ -176,14 +176,18 @@ async def eventually(
 
 
 @asynccontextmanager
-async def slack_for(services: Services, fake: FakeSlackAPI) -> AsyncIterator[SlackHarness]:
-    """The real server with Slack mounted, talking to `fake`, for `services`' policy."""
+async def slack_for(
+    services: Services, fake: FakeSlackAPI, **extra: str
+) -> AsyncIterator[SlackHarness]:
+    """The real server with Slack mounted, talking to `fake`, for `services`' policy; `extra`
+    settings on top."""
     settings = load_settings(
         {
             "SLACK_BOT_TOKEN": BOT_TOKEN,
             "SLACK_SIGNING_SECRET": SECRET,
             "SLACK_API_URL": fake.url,
             "APPROVALS_API_TOKEN": API_TOKEN,
+            **extra,
         }
     )
     runtime = build_runtime(services, settings)

@@ -77,7 +77,7 @@ def presses(draw: st.DrawFn) -> bytes:
 
 # A slash command's (command, text); the body is built in the test, where the fake Slack's
 # response_url is known.
-commands = st.tuples(st.sampled_from(["/exception", "/approvals", "/policy"]), text)
+commands = st.tuples(st.sampled_from(["/exception", "/approvals", "/policy", "/audit"]), text)
 bodies = presses() | commands | st.binary(max_size=200)
 
 

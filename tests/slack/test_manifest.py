@@ -23,7 +23,7 @@ def manifest() -> dict[str, Any]:
 def test_commands_events_and_interactivity_point_at_one_url() -> None:
     data = manifest()
     commands = {c["command"]: c for c in data["features"]["slash_commands"]}
-    assert set(commands) == {"/exception", "/approvals", "/policy"}
+    assert set(commands) == {"/exception", "/approvals", "/policy", "/audit"}
     for command in commands.values():
         assert command["url"] == URL
         assert command["description"]

@@ -1,0 +1,113 @@
+"""Teams' `audit ...` messages through the real server: an auditor verifies and gets an export
+link in their own chat (never in a group chat), others are refused, bad words get the usage."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from handlers.clock import ManualClock
+from handlers.context import Services
+from policy.loader import parse_policy
+from storage import audit
+from storage.database import Database
+from tests.teams.activities import TeamsActivities, TeamsUser
+from tests.teams.fake_connector import FakeConnector
+from tests.teams.fake_openid import FakeOpenID
+from tests.teams.fake_token import FakeTokenEndpoint
+from tests.teams.harness import (
+    MARIA,
+    POLICY,
+    RITA,
+    TeamsHarness,
+    running,
+    served,
+    settings_for,
+)
+
+PUBLIC = "https://approvals.example.com"
+
+
+@pytest.fixture
+def teams_services(db: Database, clock: ManualClock) -> Services:
+    """The Teams test policy with Maria as its auditor."""
+    text = POLICY.replace(
+        'teams: "' + MARIA.id + '"}', 'teams: "' + MARIA.id + '", roles: [auditor]}'
+    )
+    policy = parse_policy(text, "teams-audit-policy.yaml")
+    assert policy.people["maria"].roles
+    return Services(db=db, policy=policy, clock=clock)
+
+
+@pytest.fixture
+async def teams(
+    teams_services: Services,
+    fake_openid: FakeOpenID,
+    fake_token: FakeTokenEndpoint,
+    fake_connector: FakeConnector,
+    teams_activities: TeamsActivities,
+) -> AsyncIterator[TeamsHarness]:
+    settings = settings_for(
+        fake_openid, fake_token, APPROVALS_PUBLIC_URL=PUBLIC, APPROVALS_LINK_SECRET="t" * 40
+    )
+    async with running(teams_services, settings) as runtime, served(runtime) as http:
+        yield TeamsHarness(
+            teams_services, runtime, http, fake_openid, fake_connector, fake_token, teams_activities
+        )
+
+
+async def _say(teams: TeamsHarness, user: TeamsUser, text: str, **where: Any) -> str:
+    activity = teams.activities.message(user, text)
+    if where:
+        activity["conversation"].update(where)
+    status, _ = await teams.send(activity)
+    assert status == 200
+    await teams.settle()
+    replies = teams.connector.activities_in(activity["conversation"]["id"])
+    return replies[-1].text or ""
+
+
+async def _actions(teams: TeamsHarness) -> list[str]:
+    async with teams.services.db.reading() as conn:
+        return [event.action async for event in audit.stream_events(conn)]
+
+
+async def test_an_auditor_verifies_and_gets_the_export_in_their_own_chat(
+    teams: TeamsHarness,
+) -> None:
+    await teams.file()
+    await teams.settle()
+
+    assert (await _say(teams, MARIA, "audit verify")).startswith(
+        "The audit log is intact: 3 events, head "
+    )
+    reply = await _say(teams, MARIA, "audit export --since 30d")
+    assert "Your download of the audit log since 2026-01-31 09:00 UTC, as JSON Lines: " in reply
+    link = urlsplit(reply.split("JSON Lines: ")[1].split()[0])
+    async with teams.http.get(f"{link.path}?{link.query}") as response:
+        assert response.status == 200
+        assert len((await response.text()).splitlines()) == 4
+    assert (await _actions(teams))[-1] == "audit.exported"
+
+    in_a_group = await _say(
+        teams, MARIA, "audit export", conversationType="groupChat", id="19:group@thread.v2"
+    )
+    assert "only send it in our one-to-one chat" in in_a_group
+    assert "token=" not in in_a_group
+
+
+async def test_others_are_refused_and_bad_words_get_the_usage(teams: TeamsHarness) -> None:
+    refused = await _say(teams, RITA, "audit export")
+    assert refused == "Only a policy admin or auditor can do that, and you are not one."
+    refused = await _say(
+        teams, RITA, "audit export", conversationType="groupChat", id="19:group@thread.v2"
+    )
+    assert refused == "Only a policy admin or auditor can do that, and you are not one."
+    assert await _actions(teams) == ["audit.refused", "audit.refused"]
+
+    usage = await _say(teams, MARIA, "audit verify everything")
+    assert "/audit export [--since 2026-01-31|30d] [--case EXC-000123]" in usage
+    assert await _actions(teams) == ["audit.refused", "audit.refused"]
