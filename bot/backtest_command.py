@@ -10,16 +10,19 @@ snapshot and writes nothing; a SQLite file that does not exist is not created.
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
-
-from bot.composition import open_database
+from bot.read_command import (
+    DEFAULT_WINDOW,
+    CommandError,
+    parse_since,
+    read_database,
+    refuse_missing_sqlite_file,
+    write_out,
+)
 from bot.settings import ConfigurationError, load_settings
 from handlers.clock import Clock, SystemClock
 from policy.backtest import PastCase, backtest, the_version_that_decided
@@ -27,30 +30,8 @@ from policy.loader import PolicyError, load_policy
 from policy.model import Policy
 from storage.cases import filed_since
 from storage.database import Database
-from storage.migrate import current_revision
 from storage.policy_versions import texts_by_version
 from storage.records import case_ref
-
-DEFAULT_WINDOW = timedelta(days=30)
-
-
-class CommandError(Exception):
-    """The backtest cannot run; the message says why (exit status 2)."""
-
-
-def parse_since(text: str) -> datetime:
-    """`2026-10-01` (midnight UTC) or an ISO time (UTC unless it names its offset)."""
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        try:
-            moment = datetime.combine(date.fromisoformat(text), datetime.min.time())
-        except ValueError:
-            raise CommandError(
-                f"--since {text!r} is not a date like 2026-10-01 or a time like "
-                "2026-10-01T09:00:00+02:00."
-            ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def backtest_command(
@@ -68,7 +49,7 @@ def backtest_command(
         start = parse_since(since) if since is not None else _default_start(clock)
         settings = load_settings()
         current = _current_policy(settings.APPROVALS_POLICY_FILE)
-        _refuse_missing_sqlite_file(settings.APPROVALS_DATABASE_URL)
+        refuse_missing_sqlite_file(settings.APPROVALS_DATABASE_URL, "no cases to backtest")
         past, texts = asyncio.run(_read(settings.APPROVALS_DATABASE_URL, start))
     except (CommandError, ConfigurationError) as error:
         print(error, file=sys.stderr)
@@ -78,12 +59,7 @@ def backtest_command(
         text = report.to_json()
     else:
         text = f"{_heading(draft, draft_file, current, start)}\n{report.to_text()}"
-    try:
-        out.write(text + "\n")
-        out.flush()
-    except BrokenPipeError:  # the reader stopped early (`| head`): not an error
-        _silence(out)
-    return 0
+    return write_out(out, text + "\n")
 
 
 def _default_start(clock: Clock | None) -> datetime:
@@ -102,17 +78,7 @@ def _current_policy(path: Path) -> Policy:
 
 async def _read(url: str, since: datetime) -> tuple[list[PastCase], dict[str, str]]:
     """The past cases and the stored text of every policy version, in one snapshot."""
-    db = await open_database(url)
-    try:
-        if await current_revision(db) is None:
-            raise CommandError("The database has no approvals schema yet: run `approvals migrate`.")
-        return await read_cases(db, since)
-    except DBAPIError as error:  # e.g. a schema from another version, a permission refused
-        raise CommandError(
-            f"Cannot read the cases: {getattr(error, 'orig', None) or error}"
-        ) from None
-    finally:
-        await db.dispose()
+    return await read_database(url, lambda db: read_cases(db, since))
 
 
 async def read_cases(db: Database, since: datetime) -> tuple[list[PastCase], dict[str, str]]:
@@ -125,16 +91,6 @@ async def read_cases(db: Database, since: datetime) -> tuple[list[PastCase], dic
     return past, texts
 
 
-def _refuse_missing_sqlite_file(url: str) -> None:
-    """Opening a SQLite file that is not there would create it: a reader should not."""
-    parsed = make_url(url)
-    path = parsed.database
-    if parsed.get_backend_name() != "sqlite" or not path or path == ":memory:":
-        return
-    if not path.startswith("file:") and not os.path.exists(path):
-        raise CommandError(f"APPROVALS_DATABASE_URL: {path} does not exist: no cases to backtest.")
-
-
 def _heading(draft: Policy, draft_file: Path, current: Policy, since: datetime) -> str:
     return (
         f"Backtest of {draft_file} ({draft.name}, version {draft.version[:12]})\n"
@@ -142,16 +98,3 @@ def _heading(draft: Policy, draft_file: Path, current: Policy, since: datetime) 
         f"{current.source}, {current.name}, version {current.version[:12]}),\n"
         f"on the cases filed since {since.isoformat(timespec='seconds')}."
     )
-
-
-def _silence(out: TextIO) -> None:
-    """Point a closed standard output at os.devnull, so Python's exit does not fail on it."""
-    try:
-        fileno = out.fileno()
-    except (OSError, ValueError):
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, fileno)
-    finally:
-        os.close(devnull)

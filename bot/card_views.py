@@ -269,6 +269,17 @@ def _amended_line(policy: Policy, details: CaseDetails) -> str | None:
     return f"{text}. The approvals given stand."
 
 
+def _related_note(details: CaseDetails) -> tuple[str, ...]:
+    """The recent cases the policy's aggregates counted with this one (a possible split)."""
+    if not details.related:
+        return ()
+    shown = "; ".join(
+        f"{r.ref} {money(r.amount, r.currency) or 'no amount'} {r.status.value}"
+        for r in details.related
+    )
+    return (f"Counted with recent cases: {shown}",)
+
+
 def _policy_notes(policy: Policy, case: Case) -> tuple[str, ...]:
     record = case.record
     notes = []
@@ -336,7 +347,7 @@ def build_card_view(
         amended=_amended_line(policy, details),
         owner=owner.name if owner else (taxonomy.owner if taxonomy else None),
         decision=_decision_line(policy, details),
-        policy_notes=_policy_notes(policy, model),
+        policy_notes=_policy_notes(policy, model) + _related_note(details),
         case_due=when(case.due_at)
         if case.due_at is not None and not case.status.is_final
         else None,

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from bot.remediation_chat import parse_remediation
 from cards.filing_text import detail_value
 from handlers.commands import (
     Answer,
@@ -26,6 +27,7 @@ from handlers.commands import (
     Revoke,
     Withdraw,
 )
+from handlers.remediation import RemediationCommand
 from policy.lifecycle import Action, parse_case_ref
 from policy.model import Policy
 
@@ -66,12 +68,24 @@ class ListMyApprovals:
     pass
 
 
+@dataclass(frozen=True, slots=True)
+class ShowStats:
+    days: int = 30  # the cases filed in the last `days` days
+
+
+@dataclass(frozen=True, slots=True)
+class ShowDashboard:
+    pass
+
+
 ChatCommand = (
     ShowHelp
     | NewException
     | ShowStatus
     | ListMyRequests
     | ListMyApprovals
+    | ShowStats
+    | ShowDashboard
     | Decide
     | Answer
     | Withdraw
@@ -81,6 +95,7 @@ ChatCommand = (
     | ComeBack
     | Reassign
     | PolicyCommand
+    | RemediationCommand
 )
 
 HELP = """\
@@ -101,7 +116,11 @@ HELP = """\
     away through that day: your new and open approvals go to the delegate
     (without one, to your delegate in the policy)
 /approvals back                          back early; approvals come to you again
-/approvals reassign EXC-000123 @carol reason     hand your step to someone else"""
+/approvals reassign EXC-000123 @carol reason     hand your step to someone else
+/approvals stats [30d]                   KPIs of your cases (admins and auditors: all cases)
+/approvals remediation [list | show REM-000001 | ack REM-000001 | close REM-000001 fix]
+    the remediation items of the codes you own (closing needs the root cause and fix)
+/approvals dashboard                     a link to the dashboard, for you alone"""
 
 _TYPED_FIELDS = {
     "amount",
@@ -120,6 +139,17 @@ _TYPED_FIELDS = {
 }
 _FREE_MAPS = ("references", "details")
 _DECISIONS = {"approve": Action.APPROVE, "reject": Action.REJECT, "info": Action.REQUEST_INFO}
+
+
+_DAYS = re.compile(r"([0-9]{1,4})d?", re.ASCII)
+
+
+def parse_days(word: str) -> int:
+    """`30d` or `30`: a number of days, 1 to 3660."""
+    match = _DAYS.fullmatch(word)
+    if match is None or not 0 < int(match.group(1)) <= 3660:
+        raise UsageError(f"{word!r} is not a number of days like 30d.")
+    return int(match.group(1))
 
 
 def _split(text: str) -> list[str]:
@@ -320,4 +350,13 @@ def parse_approvals_command(text: str, resolve: PersonResolver) -> ChatCommand:
         return Revoke(case_id, reason)
     if verb == "list":
         return ListMyApprovals()
+    if verb == "stats" and len(words) <= 2:
+        return ShowStats(parse_days(words[1]) if len(words) == 2 else 30)
+    if verb == "dashboard" and len(words) == 1:
+        return ShowDashboard()
+    if verb == "remediation":
+        try:
+            return parse_remediation(words[1:])
+        except ValueError as error:
+            raise UsageError(str(error)) from None
     return ShowHelp()

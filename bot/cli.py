@@ -21,10 +21,15 @@ from bot.audit_export import write_export
 from bot.backtest_command import backtest_command
 from bot.composition import build_services, open_database
 from bot.console import ConsoleSession
+from bot.dashboard_access import DashboardAccess
+from bot.digest_command import add_digest_parser, digest_command
 from bot.policy_export import export_policy
+from bot.report_command import FORMATS, report_command
 from bot.serve import serve
 from bot.settings import ConfigurationError, Settings, load_settings
 from bot.validation import parse_request
+from bot.webhook_config import source_secret_findings
+from bot.webhooks_command import add_webhooks_parser, webhooks_command
 from handlers.clock import SystemClock
 from handlers.context import Services
 from policy.evaluate import evaluate, request_problems
@@ -86,11 +91,20 @@ def _parser() -> argparse.ArgumentParser:
         "export", help="write the active policy version (from the database) as YAML"
     )
     export_policy_cmd.add_argument("--output", type=Path, help="write here, not to stdout")
+    report = sub.add_parser("report", help="the exception program's KPIs (reads, never writes)")
+    report.add_argument("--since", help="30d (the default), 12h, or a date like 2026-10-01")
+    report.add_argument("--format", choices=FORMATS, default="text")
+    add_webhooks_parser(sub)
+    add_digest_parser(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "report":
+        return report_command(args.since, args.format)
+    if args.command == "webhooks":
+        return webhooks_command(args)
     if args.command == "policy" and args.policy_command != "export":
         return _policy(args)
     try:
@@ -141,7 +155,13 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
     try:
         if args.command == "console":
             every = settings.APPROVALS_SWEEP_SECONDS  # the overdue sweep runs in the console too
-            return await ConsoleSession(services, sys.stdin, sys.stdout, sweep_seconds=every).run()
+            links = DashboardAccess.for_console(settings)  # printed: `/approvals dashboard`
+            console = ConsoleSession(
+                services, sys.stdin, sys.stdout, sweep_seconds=every, dashboard=links
+            )
+            return await console.run()
+        if args.command == "digest":
+            return await digest_command(services, args.force)
         return await serve(services, settings)
     finally:
         await services.db.dispose()
@@ -246,6 +266,8 @@ def _policy(args: argparse.Namespace) -> int:
             f"{args.file}: OK: {policy.name}, version {policy.version[:12]}, "
             f"{len(policy.people)} people, {len(policy.tiers)} tiers, {len(policy.rules)} rules"
         )
+        for finding in source_secret_findings(policy, os.environ):  # this environment's
+            print(f"{args.file}: warning: {finding}", file=sys.stderr)
         return 0
     if args.policy_command == "backtest":
         return backtest_command(policy, args.file, args.since, args.format)

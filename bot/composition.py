@@ -61,4 +61,6 @@ async def build_services(
             "(a change from chat needs one admin to propose and another to approve)",
             policy.name,
         )
-    return Services(db=db, policy=policy, clock=clock)
+    return Services(
+        db=db, policy=policy, clock=clock, default_webhook_url=settings.APPROVALS_WEBHOOK_URL
+    )

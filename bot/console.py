@@ -19,6 +19,7 @@ from bot.chat_commands import (
 )
 from bot.console_audit import console_audit
 from bot.conversation import Reply, run_command
+from bot.dashboard_access import DashboardAccess
 from bot.delivery import OutboxDeliverer
 from bot.messaging import PostedCard
 from bot.policy_chat import parse_policy_command
@@ -28,7 +29,9 @@ from bot.scheduler import SweepScheduler
 from cards import actions
 from cards.console import render_console
 from cards.console_proposal import render_proposal_console
+from cards.console_remediation import render_digest_console, render_remediation_console
 from cards.proposal_view import ProposalView
+from cards.remediation_view import DigestView, RemediationView
 from cards.view import Button, CardView
 from handlers.commands import Answer, Decide
 from handlers.context import Actor, Services
@@ -124,10 +127,27 @@ class ConsoleMessenger:
         print(f"↻ policy card updated for {person.name} ({person.id}):", file=self.out)
         print(render_proposal_console(view), file=self.out)
 
+    async def post_remediation(self, person: Person, view: RemediationView) -> PostedCard:
+        self._cards += 1
+        print(f"→ remediation card for {person.name} ({person.id}):", file=self.out)
+        print(render_remediation_console(view), file=self.out)
+        return PostedCard(channel=person.id, message_id=str(self._cards))
+
+    async def update_remediation(
+        self, person: Person, where: PostedCard, view: RemediationView
+    ) -> None:
+        print(f"↻ remediation card updated for {person.name} ({person.id}):", file=self.out)
+        print(render_remediation_console(view), file=self.out)
+
+    async def post_digest(self, person: Person, view: DigestView) -> None:
+        print(f"→ digest for {person.name} ({person.id}):", file=self.out)
+        print(render_digest_console(view), file=self.out)
+
 
 class ConsoleSession:
     """`sweep_seconds` runs the overdue sweep in the background that often (None: never);
-    reminders and escalations it sends print like every other message."""
+    reminders and escalations it sends print like every other message. `dashboard` makes
+    the links `/approvals dashboard` prints."""
 
     def __init__(
         self,
@@ -136,8 +156,10 @@ class ConsoleSession:
         out: TextIO,
         *,
         sweep_seconds: float | None = None,
+        dashboard: DashboardAccess | None = None,
     ) -> None:
         self.svc = services
+        self.dashboard = dashboard  # links are printed: the console is the person at it
         self.inp = inp
         self.out = out
         self.board = ButtonBoard()
@@ -258,7 +280,7 @@ class ConsoleSession:
         except UsageError as error:
             self.say(str(error))
             return
-        self._reply(await run_command(self.svc, actor, command))
+        self._reply(await run_command(self.svc, actor, command, self.dashboard))
 
     def _reply(self, reply: Reply) -> None:
         self.say(reply.text)

@@ -6,6 +6,7 @@ The reply carries text and card views; each adapter renders them its own way.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from bot.card_views import build_card_view
 from bot.chat_commands import (
@@ -14,9 +15,14 @@ from bot.chat_commands import (
     ListMyApprovals,
     ListMyRequests,
     NewException,
+    ShowDashboard,
     ShowHelp,
+    ShowStats,
     ShowStatus,
 )
+from bot.dashboard_access import DashboardAccess
+from bot.dashboard_chat import dashboard_reply, stats_link_line
+from bot.remediation_chat import remediation_reply
 from bot.replies import error_text
 from bot.validation import parse_request
 from cards.view import CardView
@@ -40,6 +46,9 @@ from handlers.filing import file_exception
 from handlers.lifecycle import comment, revoke, withdraw
 from handlers.policy_admin import run_policy_command
 from handlers.queries import case_details, may_view, pending_approvals, requests_of
+from handlers.remediation import REMEDIATION_COMMANDS
+from handlers.reports import program_report
+from policy.kpi_text import summary_text
 from policy.names import at_text
 from storage.records import CaseRecord, case_ref
 
@@ -51,10 +60,13 @@ class Reply:
     ok: bool = True
 
 
-async def run_command(svc: Services, actor: Actor, command: ChatCommand) -> Reply:
-    """Run `command`; every failure becomes a reply, never an exception."""
+async def run_command(
+    svc: Services, actor: Actor, command: ChatCommand, dashboard: DashboardAccess | None = None
+) -> Reply:
+    """Run `command`; every failure becomes a reply, never an exception. `dashboard` makes
+    dashboard links: pass it only where the reply is seen by `actor` alone."""
     try:
-        return await _run(svc, actor, command)
+        return await _run(svc, actor, command, dashboard)
     except Exception as error:
         return Reply(error_text(error), ok=False)
 
@@ -73,7 +85,9 @@ async def _card(svc: Services, actor: Actor, case_id: int) -> CardView:
     return build_card_view(svc.policy, details, actor.id, svc.clock.now())
 
 
-async def _run(svc: Services, actor: Actor, command: ChatCommand) -> Reply:
+async def _run(
+    svc: Services, actor: Actor, command: ChatCommand, dashboard: DashboardAccess | None
+) -> Reply:
     match command:
         case ShowHelp():
             return Reply(HELP)
@@ -102,6 +116,13 @@ async def _run(svc: Services, actor: Actor, command: ChatCommand) -> Reply:
             overdue = sum(1 for card in cards if card.overdue)
             late = f" ({overdue} overdue)" if overdue else ""
             return Reply(f"{len(cards)} waiting for your approval{late}:", cards)
+        case ShowStats(days=days):
+            since = svc.clock.now() - timedelta(days=days)
+            summary = summary_text(await program_report(svc, since, viewer=actor.id))
+            link = stats_link_line(dashboard, actor.id, svc.clock.now())
+            return Reply(f"{summary}\n{link}" if link else summary)
+        case ShowDashboard():
+            return Reply(dashboard_reply(dashboard, actor.id, svc.clock.now()))
         case Decide():
             return Reply((await decide(svc, actor, command)).message)
         case Answer():
@@ -118,5 +139,7 @@ async def _run(svc: Services, actor: Actor, command: ChatCommand) -> Reply:
             return Reply((await come_back(svc, actor, command)).message)
         case Reassign():
             return Reply((await reassign(svc, actor, command)).message)
+        case _ if isinstance(command, REMEDIATION_COMMANDS):
+            return Reply(await remediation_reply(svc, actor, command))
         case _ if isinstance(command, POLICY_COMMANDS):
             return Reply((await run_policy_command(svc, actor, command)).text)

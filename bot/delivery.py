@@ -20,6 +20,8 @@ from bot.card_views import build_card_view
 from bot.messaging import DeliveryError, Messenger, PostedCard, Unreachable
 from bot.policy_delivery import KINDS as POLICY_KINDS
 from bot.policy_delivery import PolicyCardDeliverer
+from bot.remediation_delivery import KINDS as REMEDIATION_KINDS
+from bot.remediation_delivery import RemediationDeliverer
 from handlers.context import Services
 from handlers.queries import case_details
 from policy.model import Person
@@ -61,6 +63,7 @@ class OutboxDeliverer:
         self.services = services
         self.messengers = {m.platform: m for m in messengers}
         self.policy_cards = PolicyCardDeliverer(services, self.messengers)
+        self.remediation = RemediationDeliverer(services, self.messengers)
         self.lease = lease
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
@@ -103,6 +106,8 @@ class OutboxDeliverer:
                         await messenger.notify(person, message.text)
         elif message.kind in POLICY_KINDS:
             await self.policy_cards.deliver(message)
+        elif message.kind in REMEDIATION_KINDS:
+            await self.remediation.deliver(message)
         elif message.kind is MessageKind.POST_CARD:
             if person is not None and message.case_id is not None:
                 await self._post_card(message.case_id, person)

@@ -12,8 +12,7 @@ from importlib.metadata import version
 
 from aiohttp import web
 
-from bot.api_models import CaseList, CaseOut, CommentBody, ListQuery, WithdrawBody
-from bot.case_json import case_json
+from bot.api_models import CaseList, CommentBody, ListQuery, WithdrawBody
 from bot.http_errors import METRICS_KEY
 from bot.intake_actions import comment_on_exception, withdraw_exception
 from bot.intake_amend import patch_exception
@@ -25,6 +24,7 @@ from bot.intake_http import authorized, case_id_of, changed, json_body
 from bot.intake_list import list_exceptions
 from bot.openapi import Header, Route, build_document
 from bot.validation import parse_request
+from handlers.case_document import CaseOut, case_json
 from handlers.commands import FileException
 from handlers.errors import InvalidRequest
 from handlers.filing import file_exception

@@ -8,8 +8,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.api_models import CommentBody, WithdrawBody
-from bot.case_json import case_json
 from bot.intake_http import SERVICES_KEY, authorized, body_of, case_id_of, changed
+from handlers.case_document import case_json
 from handlers.commands import Comment, Withdraw
 from handlers.lifecycle import comment, withdraw
 from handlers.queries import case_details

@@ -9,11 +9,11 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.case_json import case_json
 from bot.http_errors import error_response
 from bot.intake_http import SERVICES_KEY, authorized, case_id_of, changed, json_body, validated
 from bot.openapi import MERGE_PATCH
 from handlers.amending import amend_exception
+from handlers.case_document import case_json
 from handlers.errors import InvalidRequest
 from handlers.queries import case_details
 from policy.actor import intake

@@ -15,8 +15,8 @@ from datetime import datetime
 from aiohttp import web
 
 from bot.api_models import CaseList, ListQuery
-from bot.case_json import case_out
 from bot.intake_http import SERVICES_KEY, authorized, validated
+from handlers.case_document import case_out
 from handlers.errors import DomainError, InvalidRequest
 from handlers.queries import case_page
 from storage.audit import format_time

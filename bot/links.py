@@ -1,8 +1,8 @@
 """Signed, short-lived links bound to a person: a token that says who it is for, what it is
 for, what it carries, and until when.
 
-HS256 JWTs (PyJWT): `sub` the person id, `pur` the purpose ("audit-export"; a dashboard
-session later), `cl` the claims of that purpose, `iat` and `exp`. Time is always passed in,
+HS256 JWTs (PyJWT): `sub` the person id, `pur` the purpose ("audit-export", "dashboard",
+"dashboard-session"), `cl` the claims of that purpose, `iat` and `exp`. Time is always passed in,
 from the services' clock, so expiry is tested without waiting. A token read for another
 purpose than it was made for is refused: one signing key serves every purpose safely.
 
@@ -65,6 +65,10 @@ class LinkSigner:
     @classmethod
     def from_secret(cls, secret: str | None) -> LinkSigner:
         return cls(secret or process_key())
+
+    def lasting(self, lifetime: timedelta) -> LinkSigner:
+        """The same key, for tokens that last `lifetime` (a session, not a link)."""
+        return LinkSigner(self._key, lifetime=lifetime)
 
     def sign(
         self,

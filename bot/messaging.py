@@ -1,7 +1,8 @@
 """The messaging port: what the approval lifecycle needs from a chat platform.
 
 Shaped by the lifecycle, not by any SDK: post a card to a person, update a card where it
-already is, send a person a direct message; the same for a policy proposal's card. Each
+already is, send a person a direct message; the same for a policy proposal's card and a
+remediation item's; and a person's daily digest. Each
 platform adapter implements it.
 """
 
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from cards.proposal_view import ProposalView
+from cards.remediation_view import DigestView, RemediationView
 from cards.view import CardView
 from policy.model import Person
 
@@ -63,3 +65,11 @@ class Messenger(Protocol):
     async def update_proposal(
         self, person: Person, where: PostedCard, view: ProposalView
     ) -> None: ...
+
+    async def post_remediation(self, person: Person, view: RemediationView) -> PostedCard: ...
+
+    async def update_remediation(
+        self, person: Person, where: PostedCard, view: RemediationView
+    ) -> None: ...
+
+    async def post_digest(self, person: Person, view: DigestView) -> None: ...

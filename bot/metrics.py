@@ -15,6 +15,9 @@ class Metrics:
     cases_filed: Counter
     cases: Gauge
     outbox_pending: Gauge
+    webhook_attempts: Counter
+    webhook_failures: Counter
+    webhook_oldest_pending: Gauge
 
     @staticmethod
     def create() -> Metrics:
@@ -48,6 +51,23 @@ class Metrics:
             outbox_pending=Gauge(
                 "approvals_outbox_pending",
                 "Messages waiting in the outbox for delivery (read at scrape time).",
+                registry=registry,
+            ),
+            webhook_attempts=Counter(
+                "approvals_webhook_attempts",
+                "Webhook delivery attempts, by outcome: delivered, retry, failed, disabled.",
+                ["outcome"],
+                registry=registry,
+            ),
+            webhook_failures=Counter(
+                "approvals_webhook_failures",
+                "Webhook messages given up on (a 4xx, or failures for the whole retry window).",
+                registry=registry,
+            ),
+            webhook_oldest_pending=Gauge(
+                "approvals_webhook_oldest_pending_seconds",
+                "Age of the oldest webhook not delivered yet, pending or disabled; 0 if none "
+                "(read at scrape time).",
                 registry=registry,
             ),
         )

@@ -3,8 +3,9 @@
 Each `Route` names its method, path, request and response models and the errors it may
 answer; `bot.intake` registers the same entries with aiohttp, so a route added there is served
 and described at once. Schemas come from the pydantic models that validate requests and build
-answers (`policy.request`, `bot.api_models`); the active policy adds its codes and people as
-enums of `code` and `requester`, and `webhooks` describes what a subscriber is sent.
+answers (`policy.request`, `bot.api_models`, `handlers.case_document`); the active policy
+adds its codes and people as enums of `code` and `requester`, and `webhooks` describes what
+a subscriber is sent.
 """
 
 from __future__ import annotations
@@ -12,15 +13,17 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 from aiohttp import web
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
-from bot.api_models import ErrorOut, WebhookEvent, WebhookType
+from bot.api_models import ErrorOut
+from handlers.case_document import WebhookEvent
 from policy.model import Policy
 from policy.request import ExceptionRequest
+from policy.webhook_events import WEBHOOK_TYPES
 
 REF = "#/components/schemas/{model}"
 MERGE_PATCH = "application/merge-patch+json"
@@ -203,7 +206,7 @@ def _webhooks(event_ref: Mapping[str, Any]) -> dict[str, Any]:
                 "responses": {"2XX": {"description": "Received."}},
             }
         }
-        for kind in get_args(WebhookType)
+        for kind in WEBHOOK_TYPES
     }
 
 

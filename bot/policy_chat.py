@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from bot.chat_commands import ChatCommand, PersonResolver, UsageError, person_of
+from bot.chat_commands import ChatCommand, PersonResolver, UsageError, parse_days, person_of
 from handlers.commands import (
     PolicyBacktest,
     PolicyDecide,
@@ -35,16 +35,6 @@ POLICY_HELP = """\
 
 _PEOPLE_FIELDS = {"approvers", "backup", "manager", "delegate"}
 _POLICY_REF = re.compile(r"(?:POL-?)?0*([0-9]{1,9})", re.IGNORECASE | re.ASCII)
-
-
-_DAYS = re.compile(r"([0-9]{1,4})d?", re.ASCII)
-
-
-def _days(word: str) -> int:
-    match = _DAYS.fullmatch(word)
-    if match is None or not 0 < int(match.group(1)) <= 3660:
-        raise UsageError(f"{word!r} is not a number of days like 30d.")
-    return int(match.group(1))
 
 
 def _policy_ref(word: str) -> int:
@@ -91,7 +81,7 @@ def parse_policy_command(text: str, resolve: PersonResolver) -> ChatCommand:
         case "reject" if len(words) >= 3:
             return PolicyDecide(_policy_ref(words[1]), False, " ".join(words[2:]))
         case "backtest" if len(words) <= 2:
-            return PolicyBacktest(_days(words[1]) if len(words) == 2 else 30)
+            return PolicyBacktest(parse_days(words[1]) if len(words) == 2 else 30)
         case "discard" if len(words) == 1:
             return PolicyDiscard()
         case "history" if len(words) == 1:

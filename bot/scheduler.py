@@ -1,8 +1,10 @@
 """The periodic jobs on a timer: APScheduler 3 (AsyncIOScheduler, in-memory job store).
 
-The overdue sweep, and once an hour the audit checkpoint job, which sends the chain's head
-to the auditors when none went out in the last 24 hours (`handlers.checkpoints`: the sending
-is an audit event, so replicas send one a day between them).
+The overdue sweep (with the daily digest before it and the remediation items' reminders
+after it, `bot.side_sweeps`), and once an hour the audit checkpoint job, which sends the
+chain's head to the auditors when none went out in the last 24 hours
+(`handlers.checkpoints`: the sending is an audit event, so replicas send one a day between
+them).
 
 Every `APPROVALS_SWEEP_SECONDS` (and once at start) it runs `handlers.sweep.sweep`, again
 at once while a full batch came back (a backlog), then calls `after` if anything was done so
@@ -25,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.jobstores.memory import MemoryJobStore  # type: ignore[import-untyped]
 from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
 
+from bot.side_sweeps import digests_first, side_sweeps
 from handlers.checkpoints import DAILY, send_checkpoint
 from handlers.context import Actor, Services
 from handlers.sweep import DEFAULT_LEASE, DEFAULT_LIMIT, Outcome, SweepReport, sweep
@@ -110,6 +113,7 @@ class SweepScheduler:
         """Sweep until no full batch is left; never raises (failures are logged)."""
         total = SweepReport()
         async with self._running:
+            digested = await digests_first(self.services)  # before the reminders it covers
             try:
                 while True:
                     report = await sweep(self.services, self.owner, self.lease, self.batch)
@@ -119,6 +123,7 @@ class SweepScheduler:
             except Exception:
                 log.exception("overdue sweep failed; it runs again in %ss", self.seconds)
             acted = total.claimed - total.count(Outcome.SKIPPED) - total.count(Outcome.WAITED)
+            acted += digested + await side_sweeps(self.services, self.owner, self.lease, self.batch)
             if acted > 0:
                 log.info("overdue sweep: %s", _describe(total))
                 await self._after()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,14 +14,20 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from bot.audit_download import AuditDownloads
+from bot.dashboard_access import DashboardAccess
+from bot.dashboard_web import DashboardRoutes
 from bot.delivery import OutboxDeliverer
 from bot.delivery_loop import DeliveryLoop
 from bot.messaging import Messenger
+from bot.metrics import Metrics
 from bot.policy_follower import PolicyFollower
 from bot.scheduler import start_sweeping
 from bot.server import create_app
-from bot.settings import Settings
+from bot.settings import ConfigurationError, Settings
 from bot.tasks import BackgroundTasks
+from bot.webhook_config import Endpoints, source_secret_findings
+from bot.webhook_delivery import WebhookDeliverer
+from bot.webhook_loop import WebhookLoop
 
 if TYPE_CHECKING:
     from bot.slack.setup import SlackEdge
@@ -37,6 +44,7 @@ class Runtime:
 
     app: web.Application
     delivery: DeliveryLoop
+    webhooks: WebhookLoop
     tasks: BackgroundTasks
     messengers: list[Messenger]
     slack: SlackEdge | None = None
@@ -47,11 +55,18 @@ class Runtime:
             await self.slack.start()
         if self.messengers:
             self.delivery.start()
+        self.webhooks.start()  # idle, it only reads: the policy may gain endpoints later
+
+    def wake(self) -> None:
+        """Something was written for delivery: chat messages, webhooks, or both."""
+        self.delivery.wake()
+        self.webhooks.wake()
 
     async def stop(self) -> None:
         if self.slack is not None:
             await self.slack.stop()
         await self.tasks.drain()  # let acknowledged presses finish their work
+        await self.webhooks.stop()  # attempts in flight finish and are recorded
         await self.delivery.stop()
         if self.teams is not None:
             await self.teams.stop()
@@ -61,14 +76,17 @@ def build_runtime(services: Services, settings: Settings) -> Runtime:
     tasks = BackgroundTasks()
     downloads = AuditDownloads.from_settings(settings)  # one signing key for every platform
     messengers: list[Messenger] = []
-    delivery: DeliveryLoop | None = None
+    runtime: Runtime | None = None
 
     def wake_delivery() -> None:
-        if delivery is not None:
-            delivery.wake()
+        if runtime is not None:
+            runtime.wake()
 
     slack: SlackEdge | None = None
-    mounts: list[Callable[[web.Application], None]] = []
+    # the dashboard's links are signed with the audit links' key (bot.dashboard_access)
+    mounts: list[Callable[[web.Application], None]] = [
+        DashboardRoutes(DashboardAccess.of(downloads)).add_routes
+    ]
     if settings.slack_enabled:
         from bot.slack.setup import build_slack  # Slack's libraries load only when used
 
@@ -83,18 +101,24 @@ def build_runtime(services: Services, settings: Settings) -> Runtime:
         messengers.append(teams.messenger)
         mounts.append(teams.add_routes)
     delivery = DeliveryLoop(OutboxDeliverer(services, messengers))
+    metrics = Metrics.create()
+    endpoints = Endpoints(services, settings.APPROVALS_WEBHOOK_SECRET)
+    deliverer = WebhookDeliverer(services, endpoints, metrics=metrics, on_notify=delivery.wake)
     app = create_app(
         services,
         api_token=settings.APPROVALS_API_TOKEN,
+        metrics_=metrics,
         mounts=mounts,
         on_change=wake_delivery,
         downloads=downloads,
     )
-    return Runtime(app, delivery, tasks, messengers, slack, teams)
+    runtime = Runtime(app, delivery, WebhookLoop(deliverer), tasks, messengers, slack, teams)
+    return runtime
 
 
 async def serve(services: Services, settings: Settings) -> int:
     """Serve until SIGINT or SIGTERM, then stop background work and close cleanly."""
+    check_webhook_secrets(services)
     runtime = build_runtime(services, settings)
     runner = web.AppRunner(runtime.app, access_log=None)
     await runner.setup()
@@ -102,7 +126,7 @@ async def serve(services: Services, settings: Settings) -> int:
     await site.start()
     await runtime.start()
     # scheduler: the overdue sweep runs beside the runtime (bot.scheduler)
-    sweeps = start_sweeping(services, settings.APPROVALS_SWEEP_SECONDS, runtime.delivery.wake)
+    sweeps = start_sweeping(services, settings.APPROVALS_SWEEP_SECONDS, runtime.wake)
     follower = PolicyFollower(services)  # another replica (or chat) may activate a version
     follower.start()
     log.info(
@@ -131,3 +155,15 @@ async def serve(services: Services, settings: Settings) -> int:
         await runtime.stop()
         await runner.cleanup()
     return 0
+
+
+def check_webhook_secrets(services: Services) -> None:
+    """The secrets the policy's sources name, here: a set variable that is not a secret stops
+    start-up; an unset one is a warning (see bot.webhook_config)."""
+    for finding in source_secret_findings(services.policy, os.environ):
+        if finding.fatal:
+            raise ConfigurationError(
+                f"Configuration error: {finding.variable} (named by {finding.where}) "
+                f"{finding.message}"
+            )
+        log.warning("webhooks: %s", finding)

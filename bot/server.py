@@ -13,7 +13,7 @@ from bot.http_errors import METRICS_KEY, errors_and_metrics
 from bot.intake import API_TOKEN_KEY, CHANGES_KEY, SERVICES_KEY, ChangeListener, add_intake_routes
 from bot.metrics import Metrics
 from handlers.context import Services
-from storage import cases, outbox
+from storage import cases, outbox, webhooks
 from storage.migrate import schema_gap
 from storage.records import CaseStatus
 
@@ -43,9 +43,13 @@ async def readyz(request: web.Request) -> web.Response:
 
 async def metrics(request: web.Request) -> web.Response:
     registry = request.app[METRICS_KEY]
-    async with request.app[SERVICES_KEY].db.reading() as conn:
+    svc = request.app[SERVICES_KEY]
+    async with svc.db.reading() as conn:
         by_status = await cases.count_by_status(conn)
         registry.outbox_pending.set(await outbox.pending_count(conn))
+        oldest = await webhooks.oldest_undelivered(conn)
+    age = (svc.clock.now() - oldest).total_seconds() if oldest is not None else 0.0
+    registry.webhook_oldest_pending.set(max(age, 0.0))
     for status in CaseStatus:
         registry.cases.labels(status.value).set(by_status.get(status.value, 0))
     body = generate_latest(registry.registry)

@@ -11,6 +11,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from bot.webhook_config import secret_problem
+from policy.sources import webhook_url_problem
+
 # The example policy ships inside the policy package, so it is found installed or not.
 BUNDLED_POLICY = Path(str(resources.files("policy") / "examples" / "acme.yaml"))
 
@@ -39,6 +42,10 @@ class Settings(BaseSettings):
     APPROVALS_PUBLIC_URL: str | None = None
     # Signs those links; unset, a random key per process (bot.links says so in the log).
     APPROVALS_LINK_SECRET: str | None = None
+    # Where every change of a case is POSTed, signed with the whsec_ secret (Standard
+    # Webhooks), unless the policy gives the case's source an endpoint of its own.
+    APPROVALS_WEBHOOK_URL: str | None = None
+    APPROVALS_WEBHOOK_SECRET: str | None = None
 
     SLACK_BOT_TOKEN: str | None = None
     SLACK_SIGNING_SECRET: str | None = None
@@ -73,6 +80,31 @@ class Settings(BaseSettings):
                     "set every variable of the platform, or none"
                 )
         return self
+
+    @model_validator(mode="after")
+    def _webhook_pair(self) -> Settings:
+        pair = ("APPROVALS_WEBHOOK_URL", "APPROVALS_WEBHOOK_SECRET")
+        missing = [name for name in pair if not getattr(self, name)]
+        if len(missing) == 1:
+            present = next(name for name in pair if name not in missing)
+            raise ValueError(f"{present} set but {missing[0]} missing: set both, or neither")
+        return self
+
+    @field_validator("APPROVALS_WEBHOOK_URL")
+    @classmethod
+    def _webhook_url(cls, url: str | None) -> str | None:
+        problem = webhook_url_problem(url) if url else None
+        if problem is not None:
+            raise ValueError(problem)
+        return url or None
+
+    @field_validator("APPROVALS_WEBHOOK_SECRET")
+    @classmethod
+    def _webhook_secret(cls, secret: str | None) -> str | None:
+        problem = secret_problem(secret) if secret else None
+        if problem is not None:
+            raise ValueError(problem)
+        return secret or None
 
     @field_validator("APPROVALS_DATABASE_URL")
     @classmethod

@@ -73,3 +73,37 @@ def parse_policy_button_value(value: str) -> int | None:
 def policy_approves(action_id: str) -> bool | None:
     """True for Approve, False for Reject, None for an id that is not a proposal's button."""
     return {POLICY_APPROVE: True, POLICY_REJECT: False}.get(action_id)
+
+
+# --- a remediation item's card (cards.remediation_view), and the digest's buttons --------------
+
+REMEDIATION_ACK = "rem_ack"
+REMEDIATION_CLOSE = "rem_close"
+REMEDIATION_ACTIONS = (REMEDIATION_ACK, REMEDIATION_CLOSE)
+DIGEST_OPEN = "digest_open"  # show the person the card of one line of their digest
+
+_REMEDIATION_VALUE = re.compile(r"rem:([0-9]{1,9})")
+_OPEN_VALUE = re.compile(r"open:(case|rem):([0-9]{1,9})")
+
+
+def remediation_button_value(item_id: int) -> str:
+    return f"rem:{item_id}"
+
+
+def parse_remediation_button_value(value: str) -> int | None:
+    """The item id of a remediation card's button value, or None if it is not one of ours."""
+    match = _REMEDIATION_VALUE.fullmatch(value)
+    return int(match.group(1)) if match is not None and int(match.group(1)) > 0 else None
+
+
+def open_button_value(kind: str, target: int) -> str:
+    """A digest line's button: `open:case:12` or `open:rem:3`."""
+    return f"open:{'rem' if kind == 'remediation' else 'case'}:{target}"
+
+
+def parse_open_button_value(value: str) -> tuple[str, int] | None:
+    """("case" | "remediation", id) of a digest button's value, or None if not ours."""
+    match = _OPEN_VALUE.fullmatch(value)
+    if match is None or int(match.group(2)) <= 0:
+        return None
+    return ("remediation" if match.group(1) == "rem" else "case"), int(match.group(2))

@@ -27,6 +27,7 @@ from handlers.commands import ComeBack, GoAway, Reassign
 from handlers.context import Actor, Services
 from handlers.errors import Conflict, InvalidRequest, NotAllowed, NotFound
 from handlers.people import name_of
+from handlers.recording import record
 from handlers.unit import change_case, guard
 from policy.audit_data import AuditData
 from policy.case import Case, Verdict
@@ -38,7 +39,7 @@ from policy.lifecycle import AuditKind
 from policy.model import Person, Policy
 from policy.roles import Need, role_problem
 from policy.routing import manager_chain, stand_in
-from storage import absences, audit, cases, outbox
+from storage import absences, audit, cases
 
 MAX_AWAY = timedelta(days=366)
 MAX_REASON = 3000
@@ -198,8 +199,7 @@ async def _hand_over_all(
         change = hand_over(svc.policy, case, actor, step, me.id, target, reason, now)
         if not await cases.save_case(conn, case, change.case):
             raise Conflict(f"{case.ref} changed while you were acting; please try again.")
-        await audit.append(conn, list(change.events), now)
-        await outbox.enqueue(conn, list(change.messages), now)
+        await record(conn, svc, change.events, change.messages, now)
         handed.append((case.ref, name_of(svc.policy, target)))
     return handed, kept
 

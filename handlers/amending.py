@@ -21,6 +21,8 @@ from handlers.context import Actor, Services
 from handlers.errors import Conflict, InvalidRequest
 from handlers.route_steps import announce_first, insert_route
 from handlers.unit import change_case
+from policy.aggregates import Totals, recorded
+from policy.aggregates import bound as aggregates_bound
 from policy.amendments import changed_fields, content_of, material_reasons
 from policy.case import Case
 from policy.case_amend import UNAMENDABLE, Amendment, amend, live_route
@@ -30,6 +32,7 @@ from policy.evaluate import evaluate, request_problems
 from policy.model import Outcome
 from policy.request import ExceptionRequest
 from storage import cases
+from storage.aggregates import totals_for
 from storage.audit import canonical_json
 from storage.records import CaseRecord
 
@@ -58,6 +61,7 @@ async def amend_exception(
 ) -> AmendResult:
     policy = svc.policy
     made: list[Amendment] = []  # the amendment of the attempt that is being saved
+    totals = await _totals(svc, case_id, revise)
 
     def make(case: Case, away: Mapping[str, str]) -> Change:
         made.clear()
@@ -85,10 +89,18 @@ async def amend_exception(
         data, request_hash = normalized(request, requester.id)
         if content_of(data) == content_of(record.request):
             return Change(case, note=f"{case.ref} already says that; nothing changed.")
-        evaluation = evaluate(request, policy, away)
+        evaluation = evaluate(request, policy, away, aggregates_bound(totals))
         changes = changed_fields(record.request, data)
         reasons = material_reasons(policy, changes, record.outcome, live_route(case), evaluation)
-        amendment = Amendment(data, request_hash, evaluation, changes, reasons, request.revision)
+        amendment = Amendment(
+            data,
+            request_hash,
+            evaluation,
+            changes,
+            reasons,
+            request.revision,
+            recorded(totals) or None,
+        )
         made.append(amendment)
         return amend(policy, case, actor, amendment, svc.clock.now())
 
@@ -117,3 +129,23 @@ async def amend_exception(
         material=amendment is not None and amendment.material,
         note=change.note,
     )
+
+
+async def _totals(svc: Services, case_id: int, revise: Reviser) -> dict[str, Totals]:
+    """The policy's aggregates for the amended request, read before the unit of work (they
+    count other cases, which this amendment does not change)."""
+    if not svc.policy.aggregates:
+        return {}
+    async with svc.db.reading() as conn:
+        case = await cases.load_case(conn, case_id)
+        if case is None:
+            return {}  # change_case says there is no such case
+        try:
+            request = revise(case.record.request)
+        except InvalidRequest:
+            return {}  # change_case gives the same problems
+        requester = svc.policy.find_person(request.requester)
+        if requester is None:
+            return {}
+        data, _ = normalized(request, requester.id)
+        return await totals_for(conn, svc.policy, data, svc.clock.now(), exclude=case_id)

@@ -15,3 +15,6 @@ class Services:
     db: Database
     policy: Policy
     clock: Clock
+    # Where a case's webhooks go when its source has no endpoint in the policy
+    # (APPROVALS_WEBHOOK_URL); None: nowhere. The secret is read only when sending.
+    default_webhook_url: str | None = None

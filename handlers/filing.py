@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -13,18 +14,23 @@ from handlers.commands import FileException
 from handlers.context import Actor, Services
 from handlers.errors import Conflict, InvalidRequest, NotAllowed
 from handlers.people import names_of
+from handlers.recording import record
+from handlers.remediation import open_if_due
 from handlers.route_steps import announce_first, insert_route
 from policy.actor import POLICY
+from policy.aggregates import Totals, recorded
+from policy.aggregates import bound as aggregates_bound
 from policy.amendments import content_of
 from policy.audit_data import AuditData
 from policy.case import Case
-from policy.case_amend import evaluated_fields
+from policy.case_amend import evaluated_fields, evaluation_data
 from policy.case_draft import Draft
 from policy.case_flow import case_due_at
 from policy.evaluate import evaluate, request_problems
 from policy.lifecycle import CASE_ENDING, AuditKind
 from policy.model import Evaluation, Outcome, Policy
-from storage import absences, audit, cases, outbox
+from storage import absences, cases
+from storage.aggregates import totals_for
 from storage.audit import canonical_json
 from storage.cases import NewCase
 from storage.records import CaseRecord, CaseStatus, StepRecord
@@ -67,12 +73,14 @@ async def file_exception(svc: Services, actor: Actor, cmd: FileException) -> Fil
             return FilingResult(existing, created=False)
         if existing is None:
             away = await absences.away_now(conn, now)
-            if away:  # someone is away: their approvals go to the delegate they named
-                evaluation = evaluate(request, policy, away)
+            totals = await totals_for(conn, policy, request_data, now)
+            if away or totals:  # the delegates of people away; totals over recent cases
+                evaluation = evaluate(request, policy, away, aggregates_bound(totals))
             case, first = await _store(
                 conn, policy, actor, cmd, evaluation, request_data, request_hash, now
             )
-            await _announce(conn, svc.policy, actor, case, first, evaluation, now)
+            await _announce(conn, svc, actor, case, first, evaluation, now, totals)
+            await open_if_due(conn, policy, case, now)  # the code's remediation threshold
             return FilingResult(case, created=True)
     # Outside the filing's transaction: the amendment is a unit of work of its own.
     amended = await amend_exception(svc, actor, existing.id, lambda _stored: request)
@@ -167,27 +175,22 @@ async def _store(
 
 async def _announce(
     conn: AsyncConnection,
-    policy: Policy,
+    svc: Services,
     actor: Actor,
     case: CaseRecord,
     first: StepRecord | None,
     evaluation: Evaluation,
     now: datetime,
+    totals: Mapping[str, Totals],
 ) -> None:
-    """The audit events and messages of a new case."""
+    """The audit events, messages and webhooks of a new case."""
+    policy = svc.policy
     draft = Draft(Case(case, (first,) if first else (), ()), policy, now)
     filed = AuditData(
         requester=case.requester, request=case.request, request_hash=case.request_hash
     )
     draft.event(actor, AuditKind.CASE_FILED, data=filed)
-    evaluated = AuditData(
-        outcome=evaluation.outcome.value,
-        basis=evaluation.basis,
-        fired=tuple(hit.rule_id for hit in evaluation.fired),
-        skipped=tuple(skip.rule_id for skip in evaluation.skipped),
-        flags=evaluation.flags,
-        route=tuple({"tier": s.tier, "approvers": list(s.approvers)} for s in evaluation.route),
-    )
+    evaluated = evaluation_data(evaluation, recorded(totals))
     draft.event(POLICY, AuditKind.POLICY_EVALUATED, data=evaluated)
     if first is not None:
         announce_first(draft, first, evaluation)
@@ -202,5 +205,4 @@ async def _announce(
         summary = f"{case.ref} was {status.value} by policy: {reasons}."
     if actor.id != case.requester:
         draft.notify([case.requester], summary)
-    await audit.append(conn, draft.events, now)
-    await outbox.enqueue(conn, draft.messages, now)
+    await record(conn, svc, draft.events, draft.messages, now)

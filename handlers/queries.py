@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from handlers.context import Services
 from handlers.errors import NotFound
+from policy.audit_data import AuditData
 from policy.case import Case
+from policy.lifecycle import AuditKind
 from policy.model import Policy
 from storage import audit, case_list, cases
 from storage.audit import AuditRecord
@@ -18,6 +22,8 @@ from storage.records import CaseRecord, CaseStatus, DecisionRecord, StepRecord, 
 class CaseDetails:
     model: Case
     history: list[AuditRecord]
+    # The recent cases the policy's aggregates related it to (a possible split), as they are now.
+    related: tuple[CaseRecord, ...] = ()
 
     @property
     def case(self) -> CaseRecord:
@@ -39,10 +45,38 @@ class CaseDetails:
 
 async def case_details(svc: Services, case_id: int) -> CaseDetails:
     async with svc.db.reading() as conn:
-        case = await cases.load_case(conn, case_id)
-        if case is None:
-            raise NotFound(f"There is no exception {case_ref(case_id)}.")
-        return CaseDetails(case, await audit.events_for_case(conn, case.ref))
+        return await case_details_in(conn, case_id)
+
+
+async def case_details_in(conn: AsyncConnection, case_id: int) -> CaseDetails:
+    """The case as `conn` sees it: in a write transaction, with what it wrote so far."""
+    case = await cases.load_case(conn, case_id)
+    if case is None:
+        raise NotFound(f"There is no exception {case_ref(case_id)}.")
+    history = await audit.events_for_case(conn, case.ref)
+    related = [
+        found
+        for related_id in related_ids(history)
+        if (found := await cases.get_case(conn, related_id)) is not None
+    ]
+    return CaseDetails(case, history, tuple(related))
+
+
+MAX_RELATED = 10  # on a card; the audit event keeps them all
+
+
+def related_ids(history: list[AuditRecord]) -> list[int]:
+    """The cases the latest evaluation's aggregates counted, first filed first."""
+    evaluated = next((e for e in reversed(history) if e.action == AuditKind.POLICY_EVALUATED), None)
+    totals = AuditData.read(evaluated.data).aggregates if evaluated is not None else None
+    ids = {
+        case_id
+        for value in (totals or {}).values()
+        if isinstance(value, dict)
+        for case_id in value.get("cases") or ()
+        if isinstance(case_id, int) and not isinstance(case_id, bool)
+    }
+    return sorted(ids)[:MAX_RELATED]
 
 
 async def case_page(

@@ -17,9 +17,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from handlers.context import Services
+from handlers.digest import digested_today
+from handlers.recording import record
 from policy.case_overdue import overdue as overdue_change
 from policy.lifecycle import AuditKind, StepStatus
-from storage import absences, audit, cases, outbox, overdue
+from storage import absences, cases, overdue
 from storage.overdue import ClaimedStep
 
 log = logging.getLogger(__name__)
@@ -96,13 +98,14 @@ async def process_claim(svc: Services, owner: str, claimed: ClaimedStep) -> Outc
         if case is None or step is None or not due:
             await overdue.release(conn, claimed.step_id, owner)
             return Outcome.SKIPPED
-        change = overdue_change(svc.policy, case, step, now, await absences.away_now(conn, now))
+        away = await absences.away_now(conn, now)
+        digested = await digested_today(conn, svc.policy, now)  # their reminder waits
+        change = overdue_change(svc.policy, case, step, now, away, digested)
         if not await cases.save_case(conn, case, change.case):
             await overdue.release(conn, claimed.step_id, owner)
             return Outcome.SKIPPED
         await overdue.release(conn, claimed.step_id, owner)
-        await audit.append(conn, list(change.events), now)
-        await outbox.enqueue(conn, list(change.messages), now)
+        await record(conn, svc, change.events, change.messages, now)
     kinds = {event.action for event in change.events}
     for kind, outcome in _OUTCOME_OF:
         if kind in kinds:

@@ -1,5 +1,5 @@
-"""One change to one case, whole: load it, let the case model decide, save state, audit and
-outbox in one transaction.
+"""One change to one case, whole: load it, let the case model decide, save state, audit,
+outbox and webhooks (`handlers.recording`) in one transaction.
 
 The model's answer to "may this actor do this" maps to the user's errors in one place
 (`guard`): nobody may (the case is final, the card is out of date) is a Conflict; this person
@@ -14,12 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from handlers.context import Actor, Services
 from handlers.errors import Conflict, NotAllowed, NotFound
+from handlers.recording import record
 from policy.case import Case, Permission, Verdict
 from policy.case_changes import refusal
 from policy.case_draft import Change
 from policy.effects import AuditEvent, OutgoingMessage
 from policy.lifecycle import Action, AuditKind, case_ref
-from storage import absences, audit, cases, outbox
+from storage import absences, cases
 
 MAX_ATTEMPTS = 5  # compare-and-set retries before telling the user to try again
 
@@ -67,8 +68,7 @@ async def _attempt(svc: Services, case_id: int, make: MakeChange, then: FollowUp
             more_events, more_messages = await then(conn, change)
             events += more_events
             messages += more_messages
-        await audit.append(conn, events, now)
-        await outbox.enqueue(conn, messages, now)
+        await record(conn, svc, events, messages, now)
         return change
 
 

@@ -63,6 +63,8 @@ class AuditData:
     skipped: tuple[str, ...] | None = None
     flags: tuple[str, ...] | None = None
     route: tuple[Mapping[str, Any], ...] | None = None
+    # the policy's aggregates for the request: {id: {"amount", "count", "cases": [ids]}}
+    aggregates: Mapping[str, Any] | None = None
     # person.away
     until: str | None = None
     delegate: str | None = None
@@ -74,6 +76,14 @@ class AuditData:
     material: bool | None = None
     reasons: tuple[str, ...] | None = None
     revision: int | None = None
+    # remediation.*: the code, the key it was counted per, its owner, when it is due and
+    # what was counted (`policy.remediation.Evidence`)
+    code: str | None = None
+    per_field: str | None = None
+    per_value: str | None = None
+    owner: str | None = None
+    due_at: str | None = None
+    evidence: Mapping[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The fields that are set, as JSON values under their stored keys."""

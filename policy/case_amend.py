@@ -40,6 +40,7 @@ class Amendment:
     changes: tuple[FieldChange, ...]
     reasons: tuple[str, ...]  # why it is material; empty: the approvals stand
     revision: int | None = None
+    aggregates: Mapping[str, Any] | None = None  # what the evaluation counted (recorded)
 
     @property
     def material(self) -> bool:
@@ -71,6 +72,21 @@ def evaluated_fields(policy: Policy, evaluation: Evaluation) -> dict[str, Any]:
         "policy_version": evaluation.policy_version,
         "basis": evaluation.basis,
     }
+
+
+def evaluation_data(
+    evaluation: Evaluation, aggregates: Mapping[str, Any] | None = None
+) -> AuditData:
+    """What the policy.evaluated event records of an evaluation (and the aggregates it read)."""
+    return AuditData(
+        outcome=evaluation.outcome.value,
+        basis=evaluation.basis,
+        fired=tuple(hit.rule_id for hit in evaluation.fired),
+        skipped=tuple(skip.rule_id for skip in evaluation.skipped),
+        flags=evaluation.flags,
+        route=tuple({"tier": s.tier, "approvers": list(s.approvers)} for s in evaluation.route),
+        aggregates=aggregates or None,
+    )
 
 
 def live_route(case: Case) -> tuple[str, ...]:
@@ -105,14 +121,7 @@ def amend(policy: Policy, case: Case, actor: Actor, amendment: Amendment, now: d
         request_hash=amendment.request_hash,
     )
     draft.event(actor, AuditKind.CASE_AMENDED, rationale=what, data=data)
-    evaluated = AuditData(
-        outcome=evaluation.outcome.value,
-        basis=evaluation.basis,
-        fired=tuple(hit.rule_id for hit in evaluation.fired),
-        skipped=tuple(skip.rule_id for skip in evaluation.skipped),
-        flags=evaluation.flags,
-        route=tuple({"tier": s.tier, "approvers": list(s.approvers)} for s in evaluation.route),
-    )
+    evaluated = evaluation_data(evaluation, amendment.aggregates)
     draft.event(POLICY, AuditKind.POLICY_EVALUATED, data=evaluated)
     draft.update_cards()
     by = name_of(policy, actor.id).removeprefix("intake:")  # a source by its own name

@@ -23,6 +23,7 @@ from policy.case import Case
 from policy.case_draft import Change, Draft
 from policy.case_flow import end_case, settle_by_policy, tier_of
 from policy.case_records import StepRecord
+from policy.digest import reminder_suppressed
 from policy.durations import format_duration
 from policy.lifecycle import Action, AuditKind, CaseStatus
 from policy.model import OnTimeout, Policy, Tier
@@ -44,8 +45,10 @@ def overdue(
     step: StepRecord,
     now: datetime,
     away: Mapping[str, str] = NOBODY_AWAY,
+    digested: frozenset[str] = frozenset(),
 ) -> Change:
-    """Do what is due for `step` (current, its `next_action_at` passed) at `now`."""
+    """Do what is due for `step` (current, its `next_action_at` passed) at `now`.
+    `digested`: who got today's digest, whose reminder is left out (`policy.digest`)."""
     tier = tier_of(policy, step)
     due = what_is_due(
         tier,
@@ -62,7 +65,7 @@ def overdue(
         case Due.ESCALATE:
             _escalate(draft, step, tier)
         case Due.REMIND:
-            _remind(draft, step, tier)
+            _remind(draft, step, tier, digested=digested)
         case Due.WAIT:
             draft.set_step(step, next_action_at=after_waiting(policy.calendar, now, step.due_at))
         case Due.NOTHING:
@@ -75,9 +78,22 @@ def _next_wake(draft: Draft, step: StepRecord, tier: Tier) -> datetime | None:
     return next_action(step.due_at, tick_after(tier, draft.policy.calendar, start, draft.now))
 
 
-def _remind(draft: Draft, step: StepRecord, tier: Tier, note: str | None = None) -> None:
+def _remind(
+    draft: Draft,
+    step: StepRecord,
+    tier: Tier,
+    note: str | None = None,
+    digested: frozenset[str] = frozenset(),
+) -> None:
     case = draft.case
-    awaited = case.awaited(step)
+    calendar, now = draft.policy.calendar, draft.now
+    awaited = tuple(
+        p
+        for p in case.awaited(step)
+        if not reminder_suppressed(calendar, now, p in digested, step.due_at)
+    )
+    skipped = [p for p in case.awaited(step) if p not in awaited]
+    had = f"{names_of(draft.policy, skipped)} had today's digest" if skipped else None
     number = step.reminders_sent + 1
     due = f", due {at_text(step.due_at)}" if step.due_at is not None else ""
     draft.set_step(
@@ -86,7 +102,8 @@ def _remind(draft: Draft, step: StepRecord, tier: Tier, note: str | None = None)
         next_action_at=_next_wake(draft, step, tier),
         **({"escalated_at": draft.now} if note else {}),
     )
-    reminded = AuditData(approvers=awaited, reminder=number, note=note)
+    said = "; ".join(text for text in (note, had) if text) or None
+    reminded = AuditData(approvers=awaited, reminder=number, note=said)
     draft.event(SCHEDULER, AuditKind.STEP_REMINDED, step, data=reminded)
     draft.notify(
         awaited,

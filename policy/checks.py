@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from policy.aggregates import use_problems
 from policy.celfunctions import Located, function_problems
 from policy.condition_types import type_problems
 from policy.conditions import ConditionError, compile_condition, unknown_field_positions
@@ -34,8 +35,10 @@ def check(data: Mapping[str, Any]) -> list[Finding]:
         *_people(view),
         *_groups(view),
         *_taxonomy(view),
+        *_remediation(view, data.get("remediation")),
         *_tiers(view),
         *_rules(view),
+        *_duplicates("aggregates", view.aggregates, "id", "aggregate id"),
         *_route(view, _strings(_get(data.get("defaults"), "route")) or [], ("defaults", "route")),
     ]
 
@@ -48,6 +51,8 @@ class _View:
         self.taxonomy = _entries(data, "taxonomy", "code")
         self.tiers = _entries(data, "tiers", "id")
         self.rules = _entries(data, "rules", "id")
+        self.aggregates = _entries(data, "aggregates", "id")
+        self.aggregate_ids = frozenset(str(entry["id"]) for _, entry in self.aggregates)
         groups = data.get("groups")
         self.groups: dict[str, list[str] | None] = (
             {str(name): _strings(members) for name, members in groups.items()}
@@ -111,6 +116,25 @@ def _taxonomy(view: _View) -> Iterator[Finding]:
             yield _unknown_person(owner, ("taxonomy", i, "owner"), view)
 
 
+def _remediation(view: _View, everywhere: object) -> Iterator[Finding]:
+    """Items go to the code's owner; reminders are what `escalate_after` counts."""
+    blocks: list[tuple[Path, object]] = [(("remediation",), everywhere)]
+    for i, entry in view.taxonomy:
+        own = entry.get("remediation")
+        blocks.append((("taxonomy", i, "remediation"), own))
+        covered = isinstance(own, dict) or isinstance(everywhere, dict)
+        if covered and _text(entry, "owner") is None:
+            where: Path = ("taxonomy", i, "remediation") if own else ("taxonomy", i)
+            yield Finding(where, "remediation items go to the code's owner: give it an owner")
+    for path, block in blocks:
+        counts = isinstance(block, dict) and type(block.get("escalate_after")) is int
+        if counts and isinstance(block, dict) and block.get("remind_every") is None:
+            yield Finding(
+                (*path, "escalate_after"),
+                "escalate_after counts reminders, so remediation also needs remind_every",
+            )
+
+
 def _tiers(view: _View) -> Iterator[Finding]:
     yield from _duplicates("tiers", view.tiers, "id", "tier id")
     for i, tier in view.tiers:
@@ -168,16 +192,20 @@ def _rules(view: _View) -> Iterator[Finding]:
         yield from _route(view, route or [], ("rules", i, "route"))
         when = rule.get("when")
         if isinstance(when, str) and when.strip():
-            yield from _condition(when, ("rules", i, "when"))
+            yield from _condition(when, ("rules", i, "when"), view.aggregate_ids)
 
 
-def _condition(source: str, path: Path) -> Iterator[Finding]:
+def _condition(source: str, path: Path, aggregates: frozenset[str]) -> Iterator[Finding]:
     try:
         compile_condition(source)
     except ConditionError as err:
         yield Finding(path, err.message)
         return
     unknown = [Located(*found) for found in unknown_field_positions(source)]
+    unknown += [
+        Located(message, token.line, token.column)
+        for message, token in use_problems(source, aggregates)
+    ]
     unknown += function_problems(source)
     # Types are checked once every name is known: an unknown one fails any evaluation.
     for problem in unknown or type_problems(source):

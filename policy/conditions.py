@@ -5,7 +5,8 @@ The variables a condition sees are exactly `KNOWN_FIELDS`:
 - scalars: code, title, requester (the resolved person id), amount (a double), currency,
   category, cost_center, project_code, legal_entity, urgency;
 - maps: supplier (id, name, risk_score, on_contract), budget (remaining), references and
-  details (free keys).
+  details (free keys), and aggregates (`aggregates.ID.amount`, `.count`: totals over recent
+  cases that the policy declares, see `policy.aggregates`).
 
 Absent fields. A request may leave out most fields, and policy must never guess:
 
@@ -62,7 +63,8 @@ SCALAR_FIELDS = (
     "legal_entity",
     "urgency",
 )
-MAP_FIELDS = ("supplier", "budget", "references", "details")
+# `aggregates` is not a request field: totals over recent cases (`policy.aggregates`).
+MAP_FIELDS = ("supplier", "budget", "references", "details", "aggregates")
 KNOWN_FIELDS: frozenset[str] = frozenset(SCALAR_FIELDS + MAP_FIELDS)
 # Maps with a fixed set of keys; references and details take any key.
 FIXED_KEYS: Mapping[str, tuple[str, ...]] = {
@@ -86,8 +88,13 @@ class ConditionError(Exception):
         self.line = line  # 1-based line of the expression (most are one line)
 
 
-def activation(request: ExceptionRequest, requester_id: str) -> dict[str, Any]:
-    """The CEL variables for `request`, filed by the person `requester_id`."""
+def activation(
+    request: ExceptionRequest,
+    requester_id: str,
+    aggregates: Mapping[str, Mapping[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The CEL variables for `request`, filed by the person `requester_id`, with the values
+    of the policy's aggregates for it (those it has)."""
     bound: dict[str, Any] = {name: getattr(request, name, None) for name in SCALAR_FIELDS}
     bound["requester"] = requester_id
     bound["amount"] = None if request.amount is None else float(request.amount)
@@ -95,6 +102,7 @@ def activation(request: ExceptionRequest, requester_id: str) -> dict[str, Any]:
     bound["budget"] = request.budget.model_dump(exclude_none=True) if request.budget else {}
     bound["references"] = dict(request.references)
     bound["details"] = dict(request.details)
+    bound["aggregates"] = {name: dict(value) for name, value in (aggregates or {}).items()}
     return bound
 
 

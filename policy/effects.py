@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from policy.digest import DigestLine
 from policy.lifecycle import AuditKind
 
 
@@ -34,6 +35,9 @@ class MessageKind(enum.StrEnum):
     NOTIFY = "notify"  # a direct message with text
     POLICY_CARD = "policy_card"  # show an admin a policy proposal's card (post, or update it)
     POLICY_UPDATE = "policy_update"  # re-render every card of a policy version where it is
+    REMEDIATION_CARD = "rem_card"  # show a person a remediation item's card (post or update)
+    REMEDIATION_UPDATE = "rem_update"  # re-render every card of a remediation item
+    DIGEST = "digest"  # a person's daily digest (its lines travel with the message)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,3 +59,5 @@ class OutgoingMessage:
     text: str | None = None  # a policy card's decision line, for POLICY_UPDATE
     policy_version_id: int | None = None  # POLICY_CARD and POLICY_UPDATE
     proposal: Proposal | None = None  # POLICY_CARD
+    remediation_id: int | None = None  # REMEDIATION_CARD and REMEDIATION_UPDATE
+    digest: tuple[DigestLine, ...] = ()  # DIGEST: what waits, as it was when it was sent

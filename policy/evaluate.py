@@ -51,11 +51,16 @@ def request_problems(request: ExceptionRequest, policy: Policy) -> list[tuple[st
 
 
 def evaluate(
-    request: ExceptionRequest, policy: Policy, away: Mapping[str, str] = NOBODY_AWAY
+    request: ExceptionRequest,
+    policy: Policy,
+    away: Mapping[str, str] = NOBODY_AWAY,
+    aggregates: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Evaluation:
     """Apply `policy` to `request` (which must have no `request_problems`).
 
-    `away` maps people who are away to the delegate they named (see `policy.routing`).
+    `away` maps people who are away to the delegate they named (see `policy.routing`);
+    `aggregates` holds the values of the policy's aggregates for this request (see
+    `policy.aggregates`; one it lacks is absent, and the rules reading it are skipped).
     A tier with too few people who may approve is staffed as far as it can be and says so
     (`RouteStep.short`; no approvers at all when nobody may).
     """
@@ -65,7 +70,7 @@ def evaluate(
         problems = "; ".join(message for _, message in request_problems(request, policy))
         raise ValueError(f"cannot evaluate this request: {problems}")
 
-    bound = activation(request, requester.id)
+    bound = activation(request, requester.id, aggregates)
     fired: list[tuple[Rule, RuleHit]] = []
     skipped: list[tuple[Rule, RuleSkip]] = []
     for rule in policy.rules:

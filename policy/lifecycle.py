@@ -92,6 +92,13 @@ class AuditKind(enum.StrEnum):
     POLICY_ACTIVATED = "policy.activated"
     POLICY_REJECTED = "policy.rejected"
     POLICY_REFUSED = "policy.refused"  # an admin command by someone without the role
+    # A remediation item (REM-000001, its ref in `case_ref`): a code that keeps coming back.
+    REMEDIATION_OPENED = "remediation.opened"
+    REMEDIATION_ACKNOWLEDGED = "remediation.acknowledged"
+    REMEDIATION_REMINDED = "remediation.reminded"
+    REMEDIATION_ESCALATED = "remediation.escalated"
+    REMEDIATION_CLOSED = "remediation.closed"
+    REMEDIATION_REFUSED = "remediation.refused"  # by someone not the owner, manager or admin
 
     @property
     def is_refusal(self) -> bool:

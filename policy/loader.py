@@ -17,12 +17,14 @@ from __future__ import annotations
 import dataclasses
 import difflib
 from collections.abc import Mapping
+from datetime import time
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
+from policy.aggregates import Aggregate
 from policy.calendar import DAY_NAMES, Calendar, parse_hours
 from policy.checks import Finding, check
 from policy.conditions import compile_condition, show_value
@@ -30,11 +32,13 @@ from policy.durations import parse_duration
 from policy.model import (
     Amendments,
     ApprovalMode,
+    Digest,
     ExceptionType,
     OnTimeout,
     Outcome,
     Person,
     Policy,
+    Remediation,
     Role,
     Rule,
     Tier,
@@ -46,9 +50,11 @@ from policy.schema import (
     RawExceptionType,
     RawPerson,
     RawPolicy,
+    RawRemediation,
     RawRule,
     RawTier,
 )
+from policy.sources import Source
 from policy.version import policy_version
 from policy.yamldoc import Path as NodePath
 from policy.yamldoc import YamlDocument
@@ -221,9 +227,18 @@ def _build(raw: RawPolicy, source: str) -> Policy:
         rules=tuple(_rule(r) for r in raw.rules),
         default_route=tuple(raw.defaults.route),
         calendar=None if raw.calendar is None else _calendar(raw.calendar),
+        aggregates=tuple(
+            Aggregate(a.id, parse_duration(a.window), tuple(a.match)) for a in raw.aggregates
+        ),
+        sources={
+            name: Source(name, entry.webhook_url, entry.secret_env)
+            for name, entry in raw.sources.items()
+        },
         amendments=Amendments()
         if raw.amendments is None
         else Amendments(raw.amendments.amount_tolerance_pct),
+        remediation=_remediation(raw.remediation),
+        digest=None if raw.digest is None else Digest(time.fromisoformat(raw.digest.at)),
         compiled={r.id: compile_condition(r.when) for r in raw.rules},
     )
     return dataclasses.replace(policy, version=policy_version(policy))
@@ -250,6 +265,20 @@ def _exception_type(raw: RawExceptionType) -> ExceptionType:
         owner=raw.owner,
         playbook=raw.playbook,
         sla=None if raw.sla is None else parse_duration(raw.sla),
+        remediation=_remediation(raw.remediation),
+    )
+
+
+def _remediation(raw: RawRemediation | None) -> Remediation | None:
+    if raw is None:
+        return None
+    return Remediation(
+        after=raw.after,
+        within=parse_duration(raw.within),
+        sla=parse_duration(raw.sla),
+        per=raw.per,
+        remind_every=None if raw.remind_every is None else parse_duration(raw.remind_every),
+        escalate_after=raw.escalate_after,
     )
 
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import time, timedelta
 from typing import Any
 
+from policy.aggregates import Aggregate
 from policy.calendar import Calendar
+from policy.sources import Source
 
 
 class Role(enum.StrEnum):
@@ -52,6 +54,25 @@ class Person:
 
 
 @dataclass(frozen=True, slots=True)
+class Remediation:
+    """When a code keeps coming back, its owner fixes the cause (`policy.remediation`)."""
+
+    after: int  # the case that opens an item: the `after`th inside `within`
+    within: timedelta
+    sla: timedelta  # an item is due this long after it opened
+    per: str | None = None  # supplier | cost_center: counted per value of that field
+    remind_every: timedelta | None = None
+    escalate_after: int | None = None  # reminders before the owner's manager is asked
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    """Each day's summary of what waits for each person (`policy.digest`)."""
+
+    at: time  # local time in the calendar's time zone (UTC without one)
+
+
+@dataclass(frozen=True, slots=True)
 class ExceptionType:
     """One code of the exception taxonomy."""
 
@@ -60,6 +81,7 @@ class ExceptionType:
     owner: str | None = None
     playbook: str | None = None
     sla: timedelta | None = None
+    remediation: Remediation | None = None  # the code's own; else the policy's
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +159,11 @@ class Policy:
     # Business hours for SLA and reminder clocks; None counts wall time.
     calendar: Calendar | None = None
     amendments: Amendments = Amendments()
+    aggregates: tuple[Aggregate, ...] = ()  # over recent cases, for conditions
+    # Source systems with a webhook endpoint of their own, by source name.
+    sources: Mapping[str, Source] = field(default_factory=dict)
+    remediation: Remediation | None = None  # for every code without its own
+    digest: Digest | None = None
     # Compiled CEL programs by rule id; built once per load by the loader.
     compiled: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 

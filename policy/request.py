@@ -112,8 +112,8 @@ class ExceptionRequest(_Strict):
     budget: Budget | None = None
     references: dict[str, str] = Field(default_factory=dict, max_length=20)
     details: dict[str, Any] = Field(default_factory=dict, max_length=50)
-    source: str | None = Field(default=None, max_length=64)
-    external_id: str | None = Field(default=None, max_length=200)
+    source: str | None = Field(default=None, min_length=1, max_length=64)
+    external_id: str | None = Field(default=None, min_length=1, max_length=200)
     # https only: a card links to it, and a plain-http or javascript: link is no evidence
     attachments: list[Attachment] = Field(default_factory=list, max_length=MAX_ATTACHMENTS)
     # The source's own counter for `external_id`: a repost with a higher one amends the case.

@@ -2,7 +2,11 @@
 
 Top level: `name`, `people`, `taxonomy`, `tiers`, `rules` and `defaults` are required (`rules`
 may be an empty list; the others need at least one entry); `groups`, `calendar` and
-`amendments` (`amount_tolerance_pct`, 0 to 100, default 0) are optional.
+`amendments` (`amount_tolerance_pct`, 0 to 100, default 0) and `aggregates` (`id`, `window`,
+`match`; see `policy.aggregates`) and `sources` (per source system: `webhook_url` and
+`secret_env`, see `policy.sources`), `remediation` (`after`, `within`, `sla`, optional `per`,
+`remind_every`, `escalate_after`; also per taxonomy entry, see `policy.remediation`) and
+`digest` (`at: "HH:MM"`, see `policy.digest`) are optional.
 
 Required per entry: a person's `id`, `name`, `email`; a taxonomy entry's `code`, `title`; a
 tier's `id`, `approvers`, `sla`; a rule's `id`, `when` (plus exactly one of `route` or
@@ -34,8 +38,10 @@ from pydantic import (
     StringConstraints,
 )
 
+from policy.aggregates import IDENTIFIER, MATCHABLE
 from policy.calendar import DAY_NAMES, parse_hours
 from policy.durations import parse_duration
+from policy.sources import check_env_name, check_source_name, check_webhook_url
 
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -135,12 +141,42 @@ class RawPerson(_Raw):
     roles: list[Literal["admin", "auditor"]] = []
 
 
+def _check_clock(value: str) -> str:
+    hours, sep, minutes = value.partition(":")
+    if not (sep and len(hours) == 2 and len(minutes) == 2 and (hours + minutes).isdigit()):
+        raise ValueError(f'bad time {value!r}: write a time of day as "HH:MM", like "09:00"')
+    if int(hours) > 23 or int(minutes) > 59:
+        raise ValueError(f"bad time {value!r}: it is not a time of day")
+    return value
+
+
+class RawRemediation(_Raw):
+    after: Annotated[StrictInt, Field(ge=1)]
+    within: Duration
+    sla: Duration
+    per: Literal["supplier", "cost_center"] | None = None
+    remind_every: Duration | None = None
+    escalate_after: Annotated[StrictInt, Field(ge=0)] | None = None
+
+
+def _clock_text(value: object) -> object:
+    # YAML 1.1 reads an unquoted 10:00 as the number 600 (base 60).
+    if isinstance(value, int) and not isinstance(value, bool):
+        raise ValueError('write the time of day in quotes, like at: "10:00"')
+    return value
+
+
+class RawDigest(_Raw):
+    at: Annotated[str, BeforeValidator(_clock_text), AfterValidator(_check_clock)]
+
+
 class RawExceptionType(_Raw):
     code: Id
     title: Text
     owner: str | None = None
     playbook: Text | None = None
     sla: Duration | None = None
+    remediation: RawRemediation | None = None
 
 
 class RawTier(_Raw):
@@ -183,6 +219,35 @@ class RawAmendments(_Raw):
     amount_tolerance_pct: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)] = 0.0
 
 
+def _check_aggregate_id(value: str) -> str:
+    if not IDENTIFIER.fullmatch(value):
+        raise ValueError(
+            f"{value!r} is not a valid aggregate id: conditions read it as aggregates.ID, so "
+            "use letters, digits and '_', starting with a letter"
+        )
+    return value
+
+
+def _check_match(value: str) -> str:
+    if value not in MATCHABLE:
+        raise ValueError(f"cannot match on {value!r}; fields to match: {', '.join(MATCHABLE)}")
+    return value
+
+
+class RawAggregate(_Raw):
+    id: Annotated[str, AfterValidator(_check_aggregate_id)]
+    window: Duration
+    match: Annotated[list[Annotated[str, AfterValidator(_check_match)]], Field(min_length=1)]
+
+
+SourceName = Annotated[Id, StringConstraints(max_length=64), AfterValidator(check_source_name)]
+
+
+class RawSource(_Raw):
+    webhook_url: Annotated[str, AfterValidator(check_webhook_url)]
+    secret_env: Annotated[str, AfterValidator(check_env_name)]
+
+
 class RawPolicy(_Raw):
     name: Text
     people: Annotated[list[RawPerson], Field(min_length=1)]
@@ -193,6 +258,10 @@ class RawPolicy(_Raw):
     defaults: RawDefaults
     calendar: RawCalendar | None = None
     amendments: RawAmendments | None = None
+    aggregates: list[RawAggregate] = []
+    sources: dict[SourceName, RawSource] = {}
+    remediation: RawRemediation | None = None
+    digest: RawDigest | None = None
 
 
 # The keys each part of the file accepts, for "did you mean" hints.
@@ -205,4 +274,8 @@ KEYS: dict[str, tuple[str, ...]] = {
     "defaults": tuple(RawDefaults.model_fields),
     "calendar": tuple(RawCalendar.model_fields),
     "amendments": tuple(RawAmendments.model_fields),
+    "aggregates": tuple(RawAggregate.model_fields),
+    "sources": tuple(RawSource.model_fields),
+    "remediation": tuple(RawRemediation.model_fields),
+    "digest": tuple(RawDigest.model_fields),
 }

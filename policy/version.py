@@ -15,7 +15,7 @@ from typing import Any
 
 from policy.calendar import DAY_NAMES
 from policy.celscan import tokenize
-from policy.model import Amendments, Policy
+from policy.model import Amendments, Policy, Remediation
 
 
 def policy_version(policy: Policy) -> str:
@@ -37,6 +37,23 @@ def policy_content(policy: Policy) -> dict[str, Any]:
             "hours": calendar.hours,
             "holidays": sorted(day.isoformat() for day in calendar.holidays),
         }
+    if policy.aggregates:  # likewise
+        content["aggregates"] = [
+            {"id": a.id, "window": a.window.total_seconds(), "match": list(a.match)}
+            for a in policy.aggregates
+        ]
+    if policy.sources:  # likewise
+        content["sources"] = {
+            s.name: {"webhook_url": s.webhook_url, "secret_env": s.secret_env}
+            for s in policy.sources.values()
+        }
+    if policy.remediation is not None:  # likewise
+        content["remediation"] = _remediation(policy.remediation)
+    for entry in policy.taxonomy.values():  # likewise, per code
+        if entry.remediation is not None:
+            content["taxonomy"][entry.code]["remediation"] = _remediation(entry.remediation)
+    if policy.digest is not None:  # likewise
+        content["digest"] = {"at": policy.digest.at.strftime("%H:%M")}
     if policy.amendments != Amendments():  # likewise
         content["amendments"] = {"amount_tolerance_pct": policy.amendments.amount_tolerance_pct}
     return content
@@ -96,6 +113,17 @@ def _content(policy: Policy) -> dict[str, Any]:
             for r in policy.rules
         ],
         "default_route": list(policy.default_route),
+    }
+
+
+def _remediation(rule: Remediation) -> dict[str, Any]:
+    return {
+        "after": rule.after,
+        "within": _seconds(rule.within),
+        "sla": _seconds(rule.sla),
+        "per": rule.per,
+        "remind_every": _seconds(rule.remind_every),
+        "escalate_after": rule.escalate_after,
     }
 
 

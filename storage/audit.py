@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -161,6 +161,23 @@ async def events_for_case(conn: AsyncConnection, case_ref: str) -> list[AuditRec
         select(audit_events).where(audit_events.c.case_ref == case_ref).order_by(audit_events.c.seq)
     )
     return [_record(row) for row in result]
+
+
+async def events_for_cases(
+    conn: AsyncConnection, case_refs: Sequence[str]
+) -> dict[str, list[AuditRecord]]:
+    """The events of each of `case_refs`, in chain order: one query for a page of cases."""
+    found: dict[str, list[AuditRecord]] = {ref: [] for ref in case_refs}
+    if not case_refs:
+        return found
+    result = await conn.execute(
+        select(audit_events)
+        .where(audit_events.c.case_ref.in_(list(case_refs)))
+        .order_by(audit_events.c.seq)
+    )
+    for row in result:
+        found[row.case_ref].append(_record(row))
+    return found
 
 
 async def stream_events(

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Select, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from policy.digest import DigestLine
 from policy.effects import MessageKind as MessageKind
 from policy.effects import OutgoingMessage as OutgoingMessage
 from policy.effects import Proposal
@@ -39,6 +40,8 @@ class PendingMessage:
     attempts: int
     policy_version_id: int | None = None
     proposal: Proposal | None = None
+    remediation_id: int | None = None
+    digest: tuple[DigestLine, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +87,10 @@ def _payload(message: OutgoingMessage) -> dict[str, Any]:
             "diff": proposal.diff,
             "backtest": list(proposal.backtest),
         }
+    if message.remediation_id is not None:
+        payload["remediation_id"] = message.remediation_id
+    if message.digest:
+        payload["digest"] = [line.to_json() for line in message.digest]
     return payload
 
 
@@ -108,7 +115,18 @@ def _pending(row: Any) -> PendingMessage:
         attempts=row.attempts,
         policy_version_id=version_id if isinstance(version_id, int) else None,
         proposal=proposal_from_payload(row.payload),
+        remediation_id=_int(row.payload.get("remediation_id")),
+        digest=_digest(row.payload.get("digest")),
     )
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _digest(value: Any) -> tuple[DigestLine, ...]:
+    lines = value if isinstance(value, list) else []
+    return tuple(line for raw in lines if (line := DigestLine.read(raw)) is not None)
 
 
 def _due_query(now: datetime, limit: int) -> Select[Any]:

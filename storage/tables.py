@@ -248,3 +248,93 @@ policy_card_refs = Table(
     Column("message_id", String(200), nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
 )
+
+# Webhooks to source systems, written in the same transaction as the change they announce.
+# `payload` is the exact body (JSON text), so every attempt sends the same bytes under the
+# same `message_id` (the `webhook-id` header). Claims work as the outbox's do.
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("message_id", String(64), nullable=False, unique=True),
+    Column("case_id", Integer, ForeignKey("cases.id"), nullable=False),
+    Column("endpoint", String(64), nullable=False),  # the source's name, or "default"
+    Column("url", String(2000), nullable=False),
+    Column("event_type", String(64), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("status", String(16), nullable=False),  # pending|delivered|failed|disabled
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    # Retried until then: 3 days after it was enqueued, or after `redeliver` queued it again.
+    Column("retry_until", UTCDateTime, nullable=False),
+    Column("last_status", Integer, nullable=True),  # the last HTTP status answered
+    Column("last_error", Text, nullable=True),
+    Column("claimed_until", UTCDateTime, nullable=True),
+    Column("claimed_by", String(64), nullable=True),
+    Column("delivered_at", UTCDateTime, nullable=True),
+    Index(None, "status", "next_attempt_at"),
+    Index(None, "case_id", "status"),  # the oldest pending message of a case
+)
+
+# Endpoints that answered 410 Gone: their messages wait (disabled) until redelivered.
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("key", String(64), primary_key=True),  # as webhook_deliveries.endpoint
+    Column("url", String(2000), nullable=False),
+    Column("disabled_at", UTCDateTime, nullable=False),
+    Column("reason", Text, nullable=False),
+)
+
+# Remediation items (REM-000001): a code that keeps coming back, for its owner to fix at the
+# root. `per_field`/`per_value` are the key it was counted per (both None: the code alone);
+# the sweep's columns work as the steps' do; `version` is for compare-and-set.
+remediation_items = Table(
+    "remediation_items",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("code", String(64), nullable=False),
+    Column("per_field", String(32), nullable=True),
+    Column("per_value", String(300), nullable=True),
+    Column("owner", String(64), nullable=False),
+    Column("status", String(16), nullable=False),  # open | acknowledged | closed
+    Column("opened_at", UTCDateTime, nullable=False),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("next_action_at", UTCDateTime, nullable=True),
+    Column("reminders_sent", Integer, nullable=False, server_default=text("0")),
+    Column("escalated_at", UTCDateTime, nullable=True),
+    Column("acknowledged_at", UTCDateTime, nullable=True),
+    Column("acknowledged_by", String(64), nullable=True),
+    Column("closed_at", UTCDateTime, nullable=True),
+    Column("closed_by", String(64), nullable=True),
+    Column("root_cause", Text, nullable=True),
+    Column("evidence", JSON, nullable=False),  # cases, suppliers, cost centers, leakage, playbook
+    Column("version", Integer, nullable=False),
+    Column("claimed_until", UTCDateTime, nullable=True),
+    Column("claimed_by", String(64), nullable=True),
+    Index(None, "code", "per_value", "status"),  # the key's open item, its last close
+    Index(None, "status", "next_action_at"),  # the sweep's lookup
+    Index(None, "owner", "status"),
+)
+
+# Where each person's card of a remediation item lives on a platform, to update it in place.
+remediation_card_refs = Table(
+    "remediation_card_refs",
+    metadata,
+    Column("item_id", Integer, ForeignKey("remediation_items.id"), primary_key=True),
+    Column("person", String(64), primary_key=True),
+    Column("platform", String(16), primary_key=True),
+    Column("channel", String(200), nullable=False),
+    Column("message_id", String(200), nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# One daily digest per person per local business day, however many replicas send it.
+digests_sent = Table(
+    "digests_sent",
+    metadata,
+    Column("person", String(64), primary_key=True),
+    Column("day", String(10), primary_key=True),  # the local date, 2026-03-02
+    Column("sent_at", UTCDateTime, nullable=False),
+)

@@ -28,6 +28,7 @@ from bot.chat_commands import (
     policy_resolver,
 )
 from bot.conversation import already_filed, run_command
+from bot.dashboard_access import DashboardAccess
 from bot.policy_chat import parse_policy_command
 from bot.replies import error_text
 from bot.slack.directory import SlackDirectory
@@ -69,6 +70,7 @@ class SlackDeps:
     directory: SlackDirectory
     tasks: BackgroundTasks
     wake_delivery: Callable[[], None]
+    dashboard: DashboardAccess | None = None  # links in replies, all of them ephemeral
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,7 +281,7 @@ class SlackInteractions:
             await respond(text=str(error), response_type="ephemeral")
             return
         actor = Actor(person.id, PLATFORM, user)
-        reply = await run_command(self.svc, actor, command)
+        reply = await run_command(self.svc, actor, command, self.deps.dashboard)
         self.deps.wake_delivery()
         if len(reply.cards) > 1:
             listing = blocks.case_list_message(

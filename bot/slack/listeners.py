@@ -14,7 +14,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 import cards.slack as blocks
 from bot.audit_download import AuditDownloads
-from bot.slack import policy_cards
+from bot.slack import policy_cards, remediation_cards
 from bot.slack.audit_command import audit_command
 from bot.slack.interactions import SlackInteractions
 from bot.slack.reading import as_object, as_text
@@ -28,6 +28,7 @@ def register(
 ) -> None:
     spawn = interactions.deps.tasks.spawn
     policy_cards.register(app, interactions)  # first: Bolt runs the first listener that matches
+    remediation_cards.register(app, interactions)
 
     @app.action(ANYTHING)  # the press is read, and an unknown id dropped, in button_pressed
     async def on_button(ack: AsyncAck, body: dict[str, Any]) -> None:

@@ -10,8 +10,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.messaging import DeliveryError, PostedCard, Unreachable
 from bot.slack.directory import SlackDirectory
 from cards.proposal_view import ProposalView
+from cards.remediation_view import DigestView, RemediationView
 from cards.slack import card_message
 from cards.slack_proposal import proposal_message
+from cards.slack_remediation import digest_message, remediation_message
 from cards.view import CardView
 from policy.model import Person
 
@@ -94,6 +96,17 @@ class SlackMessenger:
 
     async def update_proposal(self, person: Person, where: PostedCard, view: ProposalView) -> None:
         await self._update(where, proposal_message(view))
+
+    async def post_remediation(self, person: Person, view: RemediationView) -> PostedCard:
+        return await self._post(person, remediation_message(view))
+
+    async def update_remediation(
+        self, person: Person, where: PostedCard, view: RemediationView
+    ) -> None:
+        await self._update(where, remediation_message(view))
+
+    async def post_digest(self, person: Person, view: DigestView) -> None:
+        await self._post(person, digest_message(view))
 
     async def notify(self, person: Person, text: str) -> None:
         try:

@@ -22,6 +22,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.audit_download import AuditDownloads
+from bot.dashboard_access import DashboardAccess
 from bot.settings import ConfigurationError, Settings
 from bot.slack.directory import SlackDirectory
 from bot.slack.inbound import JSON, MAX_BODY_BYTES, Accepted, read_body
@@ -154,7 +155,8 @@ def build_slack(
     directory = SlackDirectory(
         client, lambda: services.policy, email_identity=settings.SLACK_EMAIL_IDENTITY
     )
-    deps = SlackDeps(services, client, directory, tasks, wake_delivery)
+    dashboard = DashboardAccess.of(downloads) if downloads is not None else None
+    deps = SlackDeps(services, client, directory, tasks, wake_delivery, dashboard)
     register(app, SlackInteractions(deps), downloads)
     edge = SlackEdge(
         app=app, client=client, messenger=SlackMessenger(client, directory), signing_secret=secret

@@ -22,21 +22,25 @@ from bot.chat_commands import (
     HELP,
     ChatCommand,
     PersonResolver,
+    ShowDashboard,
     UsageError,
     parse_approvals_command,
     parse_exception_command,
     policy_resolver,
 )
 from bot.conversation import already_filed, run_command
+from bot.dashboard_access import DashboardAccess
+from bot.dashboard_chat import NOT_HERE as DASHBOARD_NOT_HERE
 from bot.messaging import DeliveryError
 from bot.policy_chat import parse_policy_command
 from bot.replies import error_text
 from bot.tasks import BackgroundTasks
-from bot.teams.audit_reply import teams_audit_reply
+from bot.teams.audit_reply import is_personal, teams_audit_reply
 from bot.teams.connector import BotConnector
 from bot.teams.inbound import INVOKE_CARD_ACTION, MAX_ID
 from bot.teams.messenger import ADAPTIVE_CARD, card_activity
 from bot.teams.policy_cards import policy_press
+from bot.teams.remediation_cards import remediation_press
 from bot.validation import parse_request
 from cards import actions
 from cards.view import CardView
@@ -214,7 +218,14 @@ class TeamsActivities:
             said = await teams_audit_reply(self.svc, actor, command, self.downloads, activity)
             await self._reply(activity, {"type": "message", "text": said})
             return
-        reply = await run_command(self.svc, actor, command)
+        # A dashboard link is for the person alone: only ever in their own chat.
+        personal = is_personal(activity)
+        if isinstance(command, ShowDashboard) and not personal:
+            await self._reply(activity, {"type": "message", "text": DASHBOARD_NOT_HERE})
+            return
+        links = self.downloads if personal else None
+        dashboard = DashboardAccess.of(links) if links is not None else None
+        reply = await run_command(self.svc, actor, command, dashboard)
         self.wake_delivery()
         answer = TEAMS_HELP if reply.text == HELP else reply.text
         await self._reply(activity, {"type": "message", "text": answer})
@@ -258,6 +269,10 @@ class TeamsActivities:
             teams_user = str((activity.get("from") or {}).get("id"))
             card = await policy_press(self.svc, person, verb, data, teams_user, self.wake_delivery)
             return card_response(card)
+        if verb in (*actions.REMEDIATION_ACTIONS, actions.DIGEST_OPEN):
+            teams_user, wake = str((activity.get("from") or {}).get("id")), self.wake_delivery
+            kind, value = await remediation_press(self.svc, person, verb, data, teams_user, wake)
+            return InvokeResponse(200, {"statusCode": 200, "type": kind, "value": value})
         case_id = _int(data.get("case")) or parse_case_ref(str(data.get("case_ref") or ""))
         if case_id is None:
             log.warning("dropped a Teams card action without a case: %r", verb)

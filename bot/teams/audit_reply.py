@@ -19,7 +19,7 @@ NOT_HERE = (
 )
 
 
-def _personal(activity: Mapping[str, Any]) -> bool:
+def is_personal(activity: Mapping[str, Any]) -> bool:
     conversation = activity.get("conversation")
     kind = conversation.get("conversationType") if isinstance(conversation, Mapping) else None
     return kind in (None, "personal")
@@ -32,7 +32,7 @@ async def teams_audit_reply(
     downloads: AuditDownloads | None,
     activity: Mapping[str, Any],
 ) -> str:
-    if isinstance(command, AuditExport) and not _personal(activity):
+    if isinstance(command, AuditExport) and not is_personal(activity):
         try:
             await require_look(svc, actor, "audit export")  # refused as anywhere else
         except Exception as error:

@@ -7,9 +7,11 @@ from typing import Any
 from bot.messaging import DeliveryError, PostedCard, Unreachable
 from bot.teams.connector import BotConnector
 from cards.proposal_view import ProposalView
+from cards.remediation_view import DigestView, RemediationView
 from cards.teams import approval_card, fallback_text
 from cards.teams_proposal import fallback_text as proposal_fallback
 from cards.teams_proposal import proposal_card
+from cards.teams_remediation import digest_card, remediation_card
 from cards.view import CardView
 from handlers.clock import Clock
 from policy.model import Person
@@ -39,6 +41,15 @@ def proposal_activity(view: ProposalView) -> dict[str, Any]:
         "type": "message",
         "summary": proposal_fallback(view),
         "attachments": [{"contentType": ADAPTIVE_CARD, "content": proposal_card(view)}],
+    }
+
+
+def card_message(content: dict[str, Any], summary: str) -> dict[str, Any]:
+    """A message carrying one Adaptive Card."""
+    return {
+        "type": "message",
+        "summary": summary,
+        "attachments": [{"contentType": ADAPTIVE_CARD, "content": content}],
     }
 
 
@@ -102,6 +113,20 @@ class TeamsMessenger:
 
     async def update_proposal(self, person: Person, where: PostedCard, view: ProposalView) -> None:
         await self._update(await self._chat(person), where, proposal_activity(view))
+
+    async def post_remediation(self, person: Person, view: RemediationView) -> PostedCard:
+        activity = card_message(remediation_card(view), view.headline)
+        return await self._post(await self._chat(person), activity)
+
+    async def update_remediation(
+        self, person: Person, where: PostedCard, view: RemediationView
+    ) -> None:
+        activity = card_message(remediation_card(view), view.headline)
+        await self._update(await self._chat(person), where, activity)
+
+    async def post_digest(self, person: Person, view: DigestView) -> None:
+        activity = card_message(digest_card(view), view.headline)
+        await self._post(await self._chat(person), activity)
 
     async def notify(self, person: Person, text: str) -> None:
         chat = await self._chat(person)

@@ -96,3 +96,17 @@ async def test_a_number_beyond_a_float_is_refused(http: ClientSession, services:
         assert response.status == 422
         assert "too large to be finite" in (await response.json())["errors"][0]["message"]
     assert await counts(services.db) == NOTHING
+
+
+@pytest.mark.parametrize("field", ["source", "external_id"])
+async def test_an_empty_source_or_external_id_is_refused(
+    http: ClientSession, services: Services, field: str
+) -> None:
+    """An empty one would name no source system's record, and could not be looked up again:
+    two such filings would collide on the unique (source, external_id)."""
+    for _ in range(2):
+        event = {**EVENT, field: "  "}
+        async with http.post("/api/v1/exceptions", json=event, headers=auth()) as response:
+            assert response.status == 422
+            assert (await response.json())["errors"][0]["field"] == field
+    assert await counts(services.db) == NOTHING

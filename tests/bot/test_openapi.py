@@ -8,8 +8,8 @@ from typing import Any
 from aiohttp import ClientSession
 from openapi_spec_validator import validate
 
-from bot.api_models import CaseOut
 from bot.intake import ROUTES
+from handlers.case_document import CaseOut
 from handlers.context import Services
 from tests.bot.conftest import auth
 from tests.bot.test_intake_api import EVENT

@@ -4,10 +4,7 @@ other (`approvals serve`, its own process) within 10 seconds, without a restart.
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -22,7 +19,7 @@ from handlers.policy_admin import run_policy_command
 from handlers.policy_versions import bootstrap
 from policy.loader import parse_policy
 from storage.database import Database
-from tests.bot.test_serve_e2e import _free_port
+from tests.bot.serve_process import running_serve
 from tests.handlers.test_policy_admin import TEXT, _command
 
 TOKEN = "replica-token"
@@ -36,35 +33,13 @@ def replica(tmp_path: Path) -> Iterator[tuple[str, str, subprocess.Popen[str]]]:
     policy_file = tmp_path / "policy.yaml"
     policy_file.write_text(TEXT, encoding="utf-8")
     url = f"sqlite+aiosqlite:///{tmp_path / 'shared.db'}"
-    port = _free_port()
     env = {
-        **os.environ,
         "APPROVALS_DATABASE_URL": url,
         "APPROVALS_POLICY_FILE": str(policy_file),
         "APPROVALS_API_TOKEN": TOKEN,
-        "APPROVALS_PORT": str(port),
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "serve"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        if process.poll() is not None:
-            pytest.fail(f"serve exited early: {process.stdout.read() if process.stdout else ''}")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", url, process
-    if process.poll() is None:
-        process.terminate()
-        process.wait(timeout=20)
-    if process.stdout is not None:
-        process.stdout.close()
+    with running_serve(env) as (base, process):
+        yield base, url, process
 
 
 async def test_a_version_approved_here_is_in_force_on_a_running_serve_within_10_s(

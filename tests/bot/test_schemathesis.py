@@ -7,10 +7,6 @@ no example database), no deadline (the machine is shared)."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,7 +26,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from bot.intake import ROUTES
-from tests.bot.test_serve_e2e import _free_port
+from tests.bot.serve_process import running_serve
 from tests.conftest import TEST_POLICY
 
 TOKEN = "schemathesis-token"
@@ -48,38 +44,18 @@ EXAMPLES = 30
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     tmp: Path = tmp_path_factory.mktemp("schemathesis")
-    port = _free_port()
     env = {
-        **os.environ,
         "APPROVALS_DATABASE_URL": f"sqlite+aiosqlite:///{tmp / 'serve.db'}",
         "APPROVALS_POLICY_FILE": str(TEST_POLICY),
         "APPROVALS_API_TOKEN": TOKEN,
-        "APPROVALS_PORT": str(port),
         "APPROVALS_LOG_LEVEL": "WARNING",
     }
-    log = (tmp / "serve.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "serve"], env=env, stdout=log, stderr=log
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if requests.get(f"{base}/readyz", timeout=1).status_code == 200:
-                break
-        except requests.ConnectionError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            pytest.fail(f"serve did not start: {(tmp / 'serve.log').read_text()}")
-        time.sleep(0.1)
-    try:
+    with (tmp / "serve.log").open("w") as log, running_serve(env, output=log) as (base, process):
         yield base
-    finally:
         process.terminate()
         process.wait(timeout=20)
-        log.close()
-        tracebacks = (tmp / "serve.log").read_text()
-        assert "Traceback" not in tracebacks, tracebacks
+    tracebacks = (tmp / "serve.log").read_text()
+    assert "Traceback" not in tracebacks, tracebacks
 
 
 @pytest.fixture(scope="module")

@@ -2,58 +2,27 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from aiohttp import ClientSession
 
+from tests.bot.serve_process import running_serve
 from tests.conftest import TEST_POLICY
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    port = _free_port()
     env = {
-        **os.environ,
         "APPROVALS_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'serve.db'}",
         "APPROVALS_POLICY_FILE": str(TEST_POLICY),
         "APPROVALS_API_TOKEN": "e2e-token",
-        "APPROVALS_PORT": str(port),
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "serve"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        if process.poll() is not None:
-            pytest.fail(f"serve exited early: {process.stdout.read() if process.stdout else ''}")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", process
-    if process.poll() is None:
-        process.kill()
-        process.wait(timeout=10)
-    if process.stdout is not None:
-        process.stdout.close()
+    with running_serve(env) as served:
+        yield served
 
 
 async def test_serve_files_and_answers_then_stops_cleanly(

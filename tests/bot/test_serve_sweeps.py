@@ -8,10 +8,8 @@ tests/handlers/test_sweep.py; this checks the wiring and a clean stop.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +17,7 @@ from pathlib import Path
 import pytest
 from aiohttp import ClientSession
 
-from tests.bot.test_serve_e2e import _free_port
+from tests.bot.serve_process import running_serve
 
 OVERDUE = Path(__file__).parent.parent / "data" / "overdue.yaml"
 TOKEN = "e2e-token"
@@ -34,30 +32,14 @@ def fast_serve(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     )
     assert fast != slow
     (tmp_path / "fast.yaml").write_text(fast)
-    port = _free_port()
     env = {
-        **os.environ,
         "APPROVALS_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'serve.db'}",
         "APPROVALS_POLICY_FILE": str(tmp_path / "fast.yaml"),
         "APPROVALS_API_TOKEN": TOKEN,
-        "APPROVALS_PORT": str(port),
         "APPROVALS_SWEEP_SECONDS": "0.2",
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "serve"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        yield f"http://127.0.0.1:{port}", process
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=10)
-        if process.stdout is not None:
-            process.stdout.close()
+    with running_serve(env) as served:
+        yield served
 
 
 async def test_serve_sends_reminders_on_its_own(

@@ -25,8 +25,9 @@ def reason(source: str, **fields: Any) -> str:
     return raised.value.message
 
 
-def test_known_fields_are_exactly_the_request_variables() -> None:
+def test_known_fields_are_exactly_the_request_variables_and_the_aggregates() -> None:
     assert set(KNOWN_FIELDS) == {
+        "aggregates",
         "code",
         "title",
         "requester",

@@ -30,6 +30,11 @@ EXPECTED_TABLES = {
     "teams_conversations",
     "policy_versions",
     "policy_card_refs",
+    "webhook_deliveries",
+    "webhook_endpoints",
+    "remediation_items",
+    "remediation_card_refs",
+    "digests_sent",
 }
 
 
@@ -114,4 +119,4 @@ async def test_replicas_migrating_together_take_turns(database_url: str) -> None
 
 
 def test_the_bundled_migrations_are_a_single_line_ending_at_head() -> None:
-    assert head_revision() == "0008"
+    assert head_revision() == "0010"
