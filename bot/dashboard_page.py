@@ -97,6 +97,46 @@ def _found_text(found: int, query: PageQuery) -> str:
     return f"{what}." if found else ("No case matches." if searched else "No cases.")
 
 
+def _per_day(rate: float | None) -> str:
+    return "-" if rate is None else f"{rate:.2f}"
+
+
+def _remediation(policy: Policy, data: Dashboard, now: datetime) -> dict[str, Any]:
+    """The open items (with their evidence) and the effect of those closed in the window."""
+    open_items = [
+        {
+            "ref": item.ref,
+            "what": item.code
+            + (f", {item.per_field.replace('_', ' ')} {item.per_value}" if item.per_field else ""),
+            "owner": name_of(policy, item.owner),
+            "status": item.status.value,
+            "opened": at_text(item.opened_at),
+            "due": at_text(item.due_at),
+            "overdue": item.due_at <= now,
+            "cases": ", ".join(item.evidence.cases),
+            "leakage": "; ".join(
+                f"{total:,.2f} {currency}" for currency, total in item.evidence.leakage.items()
+            ),
+            "playbook": item.evidence.playbook,
+        }
+        for item in data.open_items
+    ]
+    closed = [
+        {
+            "ref": effect.ref,
+            "what": effect.code + (f", {effect.key}" if effect.key else ""),
+            "owner": name_of(policy, effect.owner),
+            "closed": at_text(effect.closed_at),
+            "root_cause": effect.root_cause,
+            "before": _per_day(effect.before_per_day),
+            "after": _per_day(effect.after_per_day),
+            "window": f"{effect.window_days:g}",
+        }
+        for effect in data.closed
+    ]
+    return {"open": open_items, "closed": closed}
+
+
 def render_dashboard(policy: Policy, data: Dashboard, query: PageQuery, now: datetime) -> str:
     report = data.report
     names = {person: name_of(policy, person) for person in report.by_approver}
@@ -132,6 +172,7 @@ def render_dashboard(policy: Policy, data: Dashboard, query: PageQuery, now: dat
         "oldest": _oldest(report),
         "fast": FAST_SECONDS,
         "leakage": leakage,
+        "remediation": _remediation(policy, data, now),
         "found_text": _found_text(data.found, query),
         "cards": [build_card_view(policy, details, None, now) for details in data.listed],
     }

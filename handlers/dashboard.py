@@ -14,7 +14,10 @@ from handlers.reports import program_window_in
 from policy.dashboard_data import ApproverLoad, Search, Volume, approver_loads, volume_over_time
 from policy.kpi_approvals import approvals_by_people
 from policy.kpi_report import KpiReport
-from storage import audit
+from policy.remediation import may_view_item
+from policy.remediation_effect import RemediationEffect
+from policy.remediation_plan import RemediationItem
+from storage import audit, remediation
 
 MAX_LISTED = 50  # cases shown with their history; a search narrows the rest
 TOP_APPROVERS = 10
@@ -28,6 +31,10 @@ class Dashboard:
     approvers: list[ApproverLoad]
     found: int  # cases matching the search; the first MAX_LISTED are in `listed`
     listed: list[CaseDetails]  # newest first
+    # Remediation: the open items the viewer may see, and the effect of those closed in the
+    # window (the code's frequency before and after the close).
+    open_items: list[RemediationItem]
+    closed: list[RemediationEffect]
 
 
 async def dashboard(svc: Services, viewer: str, since: datetime, search: Search) -> Dashboard:
@@ -44,6 +51,11 @@ async def dashboard(svc: Services, viewer: str, since: datetime, search: Search)
         matching.sort(key=lambda case: case.id, reverse=True)
         shown = matching[:MAX_LISTED]
         histories = await audit.events_for_cases(conn, [case.ref for case in shown])
+        open_items = [
+            item
+            for item in await remediation.list_items(conn)
+            if may_view_item(policy, item.owner, viewer)
+        ]
     report = window.report
     now = report.until  # the KPIs' own now: the same cases are counted by both
     filed = [s for s in window.snapshots if since <= s.case.record.created_at <= now]
@@ -54,4 +66,6 @@ async def dashboard(svc: Services, viewer: str, since: datetime, search: Search)
         approvers=approver_loads(report.by_approver, approvals_by_people(filed), TOP_APPROVERS),
         found=len(matching),
         listed=[CaseDetails(case, histories[case.ref]) for case in shown],
+        open_items=open_items,
+        closed=[e for e in report.remediation if may_view_item(policy, e.owner, viewer)],
     )

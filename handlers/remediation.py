@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from handlers.context import Actor, Services
 from handlers.errors import Conflict, NotAllowed, NotFound, RationaleRequired
 from policy.case_records import CaseRecord
-from policy.model import Policy, Role
+from policy.model import Policy
 from policy.names import at_text, name_of
 from policy.remediation import (
     ItemStatus,
@@ -26,6 +26,7 @@ from policy.remediation import (
     evidence_of,
     item_ref,
     may_handle,
+    may_view_item,
     per_value,
     remediation_for,
     should_open,
@@ -115,10 +116,7 @@ async def _write(conn: AsyncConnection, change: ItemChange, now: datetime) -> No
 
 
 def may_view(policy: Policy, item: RemediationItem, person: str) -> bool:
-    """Who may act on it, and auditors."""
-    found = policy.person(person)
-    auditor = found is not None and found.has_role(Role.AUDITOR)
-    return auditor or may_handle(policy, item.owner, person) is None
+    return may_view_item(policy, item.owner, person)
 
 
 async def items_for(svc: Services, person: str) -> list[RemediationItem]:

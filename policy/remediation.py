@@ -167,6 +167,13 @@ def may_handle(policy: Policy, owner: str, person: str) -> str | None:
     return "Only the code's owner, their manager or an admin may act on a remediation item."
 
 
+def may_view_item(policy: Policy, owner: str, person: str) -> bool:
+    """Who may see an item: whoever may act on it (`may_handle`), and auditors."""
+    found = policy.person(person)
+    auditor = found is not None and found.has_role(Role.AUDITOR)
+    return auditor or may_handle(policy, owner, person) is None
+
+
 def close_problem(root_cause: str | None) -> str | None:
     """Why a close with this text is refused, or None: the root cause and fix are required."""
     text = (root_cause or "").strip()

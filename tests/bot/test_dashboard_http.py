@@ -23,6 +23,7 @@ from bot.links import LinkSigner
 from bot.server import create_app
 from handlers.clock import ManualClock
 from handlers.context import Actor, Services
+from handlers.remediation import close_item
 from policy.loader import parse_policy
 from tests.bot.dashboard_seed import HOSTILE, seed
 from tests.conftest import START, TEST_POLICY
@@ -336,3 +337,26 @@ async def test_a_few_hundred_cases_render_within_a_second(
     elapsed = time.perf_counter() - started
     assert "300 cases; the newest 50 are shown" in page
     assert elapsed < 1.0, f"{elapsed:.2f}s"
+
+
+REMEDIATION_POLICY = TEST_POLICY.parent / "remediation.yaml"
+
+
+async def test_the_remediation_items_and_the_effect_of_a_fix_are_shown(
+    services: Services, access: DashboardAccess, http: ClientSession, clock: ManualClock
+) -> None:
+    services.policy = parse_policy(REMEDIATION_POLICY.read_text(encoding="utf-8"), "rem.yaml")
+    for n in range(3):  # the third PRICE_MISMATCH opens REM-000001 for lee
+        await file(services, code="PRICE_MISMATCH", title=f"Invoice {n}", amount=100.0)
+    for who, sees in [("lee", True), ("maria", True), ("aud", True), ("rita", False)]:
+        page = await _page(http, await _session(http, services, access, who))
+        assert ('<td class="ref">REM-000001</td>' in page) is sees, who
+        assert ("<td>EXC-000001, EXC-000002, EXC-000003<br>" in page) is sees, who
+
+    clock.advance(timedelta(days=1))
+    await close_item(services, Actor("lee", "console"), 1, "Price list synced nightly now")
+    clock.advance(timedelta(days=2))
+    page = await _page(http, await _session(http, services, access, "aud"))
+    assert "No remediation item is open." in page
+    assert "Closed in this window" in page
+    assert "Price list synced nightly now" in page
