@@ -19,7 +19,7 @@ from aiohttp import web
 from bot.audit_export import stream_export
 from bot.intake import SERVICES_KEY
 from bot.links import Claim, LinkError, LinkSigner
-from bot.replies import new_correlation_id
+from bot.replies import correlation_id
 from bot.settings import Settings
 from handlers.audit_chat import ExportRange, record_export
 from handlers.context import Actor
@@ -101,7 +101,7 @@ class AuditDownloads:
             return response
         except Exception:
             # The status is sent; all that is left is to cut the download short, visibly.
-            log.exception("the audit export to %s failed [%s]", grant.subject, new_correlation_id())
+            log.exception("the audit export to %s failed [%s]", grant.subject, correlation_id())
             if request.transport is not None:
                 request.transport.close()
             return response

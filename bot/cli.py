@@ -21,8 +21,11 @@ from bot.audit_export import write_export
 from bot.backtest_command import backtest_command
 from bot.composition import build_services, open_database
 from bot.console import ConsoleSession
+from bot.console_chat import configured_chat
 from bot.dashboard_access import DashboardAccess
 from bot.digest_command import add_digest_parser, digest_command
+from bot.log_format import configure_logging
+from bot.migrate_command import add_migrate_parser, migrate_command
 from bot.policy_export import export_policy
 from bot.report_command import FORMATS, report_command
 from bot.serve import serve
@@ -37,7 +40,7 @@ from policy.loader import PolicyError, load_policy
 from policy.simulate import describe
 from storage import audit
 from storage.database import Database
-from storage.migrate import current_revision, upgrade
+from storage.migrate import current_revision
 from storage.records import case_ref, parse_case_ref
 
 log = logging.getLogger("approvals")
@@ -50,7 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("serve", help="run the HTTP server (intake API, chat platforms, health)")
     sub.add_parser("console", help="a local chat in this terminal, no Slack or Teams needed")
-    sub.add_parser("migrate", help="bring the database schema up to date")
+    add_migrate_parser(sub)
 
     audit_cmd = sub.add_parser("audit", help="verify or export the audit log")
     audit_sub = audit_cmd.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
@@ -115,11 +118,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     level = settings.APPROVALS_LOG_LEVEL.upper()
     if args.command == "console" and "APPROVALS_LOG_LEVEL" not in os.environ:
         level = "WARNING"  # the console is a chat: logs stay out of it unless asked for
-    logging.basicConfig(
-        level=level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    configure_logging(level, settings.APPROVALS_LOG_FORMAT)
     if args.command != "migrate":
         logging.getLogger("alembic").setLevel(logging.WARNING)  # start-up noise otherwise
     try:
@@ -136,13 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "migrate":
-        db = await open_database(settings.APPROVALS_DATABASE_URL)
-        try:
-            await upgrade(db)
-            print(f"database schema at revision {await current_revision(db)}")
-        finally:
-            await db.dispose()
-        return 0
+        return await migrate_command(args, settings)
     if args.command == "audit":
         return await _audit(args, settings)
     if args.command == "policy":  # export: the active version, from the database
@@ -156,8 +149,9 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         if args.command == "console":
             every = settings.APPROVALS_SWEEP_SECONDS  # the overdue sweep runs in the console too
             links = DashboardAccess.for_console(settings)  # printed: `/approvals dashboard`
+            chat = configured_chat(settings)  # their people's messages are left for `serve`
             console = ConsoleSession(
-                services, sys.stdin, sys.stdout, sweep_seconds=every, dashboard=links
+                services, sys.stdin, sys.stdout, sweep_seconds=every, dashboard=links, chat=chat
             )
             return await console.run()
         if args.command == "digest":

@@ -8,6 +8,7 @@ with numbered buttons. `as dana` switches who you are.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -18,6 +19,7 @@ from bot.chat_commands import (
     policy_resolver,
 )
 from bot.console_audit import console_audit
+from bot.console_chat import chat_notice, console_only
 from bot.conversation import Reply, run_command
 from bot.dashboard_access import DashboardAccess
 from bot.delivery import OutboxDeliverer
@@ -39,6 +41,7 @@ from handlers.deciding import answer_question, decide
 from handlers.errors import DomainError
 from handlers.queries import case_details
 from policy.model import Person
+from storage.chat_presence import chat_platforms_used
 
 PLATFORM = "console"
 
@@ -157,6 +160,7 @@ class ConsoleSession:
         *,
         sweep_seconds: float | None = None,
         dashboard: DashboardAccess | None = None,
+        chat: Collection[str] = (),
     ) -> None:
         self.svc = services
         self.dashboard = dashboard  # links are printed: the console is the person at it
@@ -165,6 +169,7 @@ class ConsoleSession:
         self.board = ButtonBoard()
         self.messenger = ConsoleMessenger(out, self.board)
         self.deliverer = OutboxDeliverer(services, [self.messenger])
+        self.chat = frozenset(chat)  # Slack, Teams configured here; run() adds the database's
         self.me: Person | None = next(iter(services.policy.people.values()), None)
         self._pending_line: str | None = None
         self._busy = asyncio.Lock()  # one of: a typed command, or background delivery
@@ -176,7 +181,12 @@ class ConsoleSession:
 
     async def _deliver(self) -> None:
         async with self._busy:
-            await self.deliverer.deliver_due()
+            await self._deliver_due()
+
+    async def _deliver_due(self) -> None:
+        # the policy in force may change who has a chat account
+        self.deliverer.only_for = console_only(self.svc.policy, self.chat)
+        await self.deliverer.deliver_due()
 
     def say(self, text: str) -> None:
         print(text, file=self.out)
@@ -197,6 +207,10 @@ class ConsoleSession:
         self.say("Type `help` for commands, `people` for who is who; README.md has a walkthrough.")
         if self.me:
             self.say(f"You are {self.me.name} ({self.me.id}).")
+        async with self.svc.db.reading() as conn:
+            self.chat |= await chat_platforms_used(conn)
+        if self.chat:
+            self.say(chat_notice(policy, self.chat))
         await self._deliver()
         # The background work of a real console: the overdue sweep, the policy in force.
         follower = PolicyFollower(self.svc) if self.sweeps is not None else None
@@ -224,7 +238,7 @@ class ConsoleSession:
                 break
             async with self._busy:
                 await self.handle(text)
-                await self.deliverer.deliver_due()
+                await self._deliver_due()
 
     async def handle(self, text: str) -> None:
         head, _, rest = text.partition(" ")

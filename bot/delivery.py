@@ -17,7 +17,9 @@ from collections.abc import Iterator, Sequence
 from datetime import timedelta
 
 from bot.card_views import build_card_view
+from bot.delivery_metrics import delivering, metered
 from bot.messaging import DeliveryError, Messenger, PostedCard, Unreachable
+from bot.metrics import Metrics
 from bot.policy_delivery import KINDS as POLICY_KINDS
 from bot.policy_delivery import PolicyCardDeliverer
 from bot.remediation_delivery import KINDS as REMEDIATION_KINDS
@@ -59,23 +61,28 @@ class OutboxDeliverer:
         messengers: Sequence[Messenger],
         *,
         lease: timedelta = CLAIM_LEASE,
+        metrics: Metrics | None = None,
     ) -> None:
         self.services = services
-        self.messengers = {m.platform: m for m in messengers}
+        self.messengers = {m.platform: m for m in metered(list(messengers), metrics)}
         self.policy_cards = PolicyCardDeliverer(services, self.messengers)
         self.remediation = RemediationDeliverer(services, self.messengers)
         self.lease = lease
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.only_for: frozenset[str] | None = None  # claim only these people's (the console)
 
     async def deliver_due(self, limit: int = 50) -> int:
         """Deliver what is due now; returns how many messages were delivered."""
         svc = self.services
         async with svc.db.transaction() as conn:
-            batch = await outbox.claim(conn, svc.clock.now(), self.owner, self.lease, limit)
+            batch = await outbox.claim(
+                conn, svc.clock.now(), self.owner, self.lease, limit, only_for=self.only_for
+            )
         delivered = 0
         for message in batch:
             try:
-                await self._deliver(message)
+                with delivering(message.kind):
+                    await self._deliver(message)
             except DeliveryError as error:
                 log.warning("delivery of outbox message %s failed: %s", message.id, error)
                 retry_in = backoff(message.attempts, error.retry_after)

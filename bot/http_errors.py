@@ -10,7 +10,8 @@ from aiohttp import web
 from sqlalchemy.exc import DBAPIError
 
 from bot.metrics import Metrics
-from bot.replies import apology, new_correlation_id
+from bot.replies import apology
+from bot.replies import correlation_id as request_correlation_id
 from handlers.errors import DomainError, InvalidRequest
 from storage.database import Busy
 
@@ -52,7 +53,7 @@ def _database_trouble(request: web.Request, error: DBAPIError) -> web.Response:
     ):
         message, retry = "The database is unavailable; try again shortly.", 5
     else:
-        correlation_id = new_correlation_id()
+        correlation_id = request_correlation_id()
         log.error(
             "database error answering %s %s [%s]: %s",
             request.method,
@@ -87,7 +88,7 @@ async def errors_and_metrics(request: web.Request, handler: Handler) -> web.Stre
         response = error_response(503, "The database is busy; try again in a moment.")
         response.headers["Retry-After"] = "1"
     except Exception:
-        correlation_id = new_correlation_id()
+        correlation_id = request_correlation_id()
         log.exception(
             "unexpected error answering %s %s [%s]", request.method, request.path, correlation_id
         )

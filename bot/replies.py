@@ -11,12 +11,19 @@ import uuid
 
 from bot.chat_commands import UsageError
 from handlers.errors import DomainError
+from handlers.log_context import CORRELATION_ID
 
 log = logging.getLogger(__name__)
 
 
 def new_correlation_id() -> str:
     return uuid.uuid4().hex[:12]
+
+
+def correlation_id() -> str:
+    """The HTTP request's (bot.log_format), so the apology, its log line and the response's
+    X-Correlation-Id agree; a new one outside a request."""
+    return CORRELATION_ID.get() or new_correlation_id()
 
 
 def apology(correlation_id: str) -> str:
@@ -30,6 +37,6 @@ def error_text(error: BaseException) -> str:
     """What to tell the user about `error` (logging it if it was unexpected)."""
     if isinstance(error, DomainError | UsageError):
         return error.message if isinstance(error, DomainError) else str(error)
-    correlation_id = new_correlation_id()
-    log.error("unexpected error [%s]", correlation_id, exc_info=error)
-    return apology(correlation_id)
+    reference = correlation_id()
+    log.error("unexpected error [%s]", reference, exc_info=error)
+    return apology(reference)

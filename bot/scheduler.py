@@ -20,6 +20,7 @@ import inspect
 import logging
 import os
 import socket
+import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -27,10 +28,11 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.jobstores.memory import MemoryJobStore  # type: ignore[import-untyped]
 from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
 
+from bot.metrics import Metrics
 from bot.side_sweeps import digests_first, side_sweeps
 from handlers.checkpoints import DAILY, send_checkpoint
 from handlers.context import Actor, Services
-from handlers.sweep import DEFAULT_LEASE, DEFAULT_LIMIT, Outcome, SweepReport, sweep
+from handlers.sweep import DEFAULT_LEASE, DEFAULT_LIMIT, Outcome, SweepReport, due_left, sweep
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +57,7 @@ class SweepScheduler:
         lease: timedelta = DEFAULT_LEASE,
         batch: int = DEFAULT_LIMIT,
         checkpoints: bool = True,
+        metrics: Metrics | None = None,
     ) -> None:
         self.services = services
         self.seconds = seconds
@@ -63,6 +66,7 @@ class SweepScheduler:
         self.lease = lease
         self.batch = batch
         self.checkpoints = checkpoints  # the daily audit checkpoint job (serve; not the console)
+        self.metrics = metrics
         self._scheduler: AsyncIOScheduler | None = None
         self._running = asyncio.Lock()
 
@@ -113,6 +117,7 @@ class SweepScheduler:
         """Sweep until no full batch is left; never raises (failures are logged)."""
         total = SweepReport()
         async with self._running:
+            started = time.perf_counter()
             digested = await digests_first(self.services)  # before the reminders it covers
             try:
                 while True:
@@ -124,10 +129,21 @@ class SweepScheduler:
                 log.exception("overdue sweep failed; it runs again in %ss", self.seconds)
             acted = total.claimed - total.count(Outcome.SKIPPED) - total.count(Outcome.WAITED)
             acted += digested + await side_sweeps(self.services, self.owner, self.lease, self.batch)
+            await self._measure(time.perf_counter() - started)
             if acted > 0:
                 log.info("overdue sweep: %s", _describe(total))
                 await self._after()
         return total
+
+    async def _measure(self, seconds: float) -> None:
+        if self.metrics is None:
+            return
+        self.metrics.sweep_last_run.set(time.time())
+        self.metrics.sweep_duration.set(seconds)
+        try:
+            self.metrics.sweep_due.set(await due_left(self.services))
+        except Exception as error:  # the database is down: the sweep said so already
+            log.warning("overdue sweep: could not count the steps still due: %s", error)
 
     async def checkpoint_once(self) -> bool:
         """Send today's audit checkpoint if nobody has; never raises. True if it sent one."""
@@ -168,9 +184,12 @@ def _describe(report: SweepReport) -> str:
 
 
 def start_sweeping(
-    services: Services, seconds: float, after: Callable[[], object] | None = None
+    services: Services,
+    seconds: float,
+    after: Callable[[], object] | None = None,
+    metrics: Metrics | None = None,
 ) -> SweepScheduler:
     """The sweep of `approvals serve`: started now; `await stop()` it on the way out."""
-    sweeps = SweepScheduler(services, seconds, after=after)
+    sweeps = SweepScheduler(services, seconds, after=after, metrics=metrics)
     sweeps.start()
     return sweeps

@@ -18,6 +18,7 @@ from bot.dashboard_access import DashboardAccess
 from bot.dashboard_web import DashboardRoutes
 from bot.delivery import OutboxDeliverer
 from bot.delivery_loop import DeliveryLoop
+from bot.http_errors import METRICS_KEY
 from bot.messaging import Messenger
 from bot.metrics import Metrics
 from bot.policy_follower import PolicyFollower
@@ -77,6 +78,8 @@ def build_runtime(services: Services, settings: Settings) -> Runtime:
     downloads = AuditDownloads.from_settings(settings)  # one signing key for every platform
     messengers: list[Messenger] = []
     runtime: Runtime | None = None
+    metrics = Metrics.create()
+    observe = metrics.observe_api  # the platforms' API calls, timed
 
     def wake_delivery() -> None:
         if runtime is not None:
@@ -90,18 +93,21 @@ def build_runtime(services: Services, settings: Settings) -> Runtime:
     if settings.slack_enabled:
         from bot.slack.setup import build_slack  # Slack's libraries load only when used
 
-        slack = build_slack(settings, services, tasks, wake_delivery, downloads=downloads)
+        slack = build_slack(
+            settings, services, tasks, wake_delivery, downloads=downloads, observe=observe
+        )
         messengers.append(slack.messenger)
         mounts.append(slack.add_routes)
     teams: TeamsEdge | None = None
     if settings.teams_enabled:
         from bot.teams.setup import build_teams  # Teams' libraries load only when used
 
-        teams = build_teams(settings, services, tasks, wake_delivery, downloads=downloads)
+        teams = build_teams(
+            settings, services, tasks, wake_delivery, downloads=downloads, observe=observe
+        )
         messengers.append(teams.messenger)
         mounts.append(teams.add_routes)
-    delivery = DeliveryLoop(OutboxDeliverer(services, messengers))
-    metrics = Metrics.create()
+    delivery = DeliveryLoop(OutboxDeliverer(services, messengers, metrics=metrics))
     endpoints = Endpoints(services, settings.APPROVALS_WEBHOOK_SECRET)
     deliverer = WebhookDeliverer(services, endpoints, metrics=metrics, on_notify=delivery.wake)
     app = create_app(
@@ -111,6 +117,7 @@ def build_runtime(services: Services, settings: Settings) -> Runtime:
         mounts=mounts,
         on_change=wake_delivery,
         downloads=downloads,
+        platforms=[m.platform for m in messengers],
     )
     runtime = Runtime(app, delivery, WebhookLoop(deliverer), tasks, messengers, slack, teams)
     return runtime
@@ -126,7 +133,9 @@ async def serve(services: Services, settings: Settings) -> int:
     await site.start()
     await runtime.start()
     # scheduler: the overdue sweep runs beside the runtime (bot.scheduler)
-    sweeps = start_sweeping(services, settings.APPROVALS_SWEEP_SECONDS, runtime.wake)
+    sweeps = start_sweeping(
+        services, settings.APPROVALS_SWEEP_SECONDS, runtime.wake, runtime.app[METRICS_KEY]
+    )
     follower = PolicyFollower(services)  # another replica (or chat) may activate a version
     follower.start()
     log.info(
@@ -137,6 +146,8 @@ async def serve(services: Services, settings: Settings) -> int:
         services.policy.version[:12],
         ", ".join(m.platform for m in runtime.messengers) or "none",
     )
+    if not runtime.messengers:
+        log.warning("no chat platform connected: chat messages wait in the outbox until one is")
     if not settings.APPROVALS_API_TOKEN:
         log.warning("APPROVALS_API_TOKEN is not set: the intake API answers 503")
     if (gap := await schema_gap(services.db)) is not None:

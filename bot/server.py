@@ -11,13 +11,17 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from bot.audit_download import AuditDownloads
 from bot.http_errors import METRICS_KEY, errors_and_metrics
 from bot.intake import API_TOKEN_KEY, CHANGES_KEY, SERVICES_KEY, ChangeListener, add_intake_routes
+from bot.log_format import correlate, correlation_header
 from bot.metrics import Metrics
+from bot.metrics_reads import ScrapeReads
 from handlers.context import Services
-from storage import cases, outbox, webhooks
 from storage.migrate import schema_gap
-from storage.records import CaseStatus
 
 log = logging.getLogger(__name__)
+
+READS_KEY = web.AppKey("metrics_reads", ScrapeReads)
+CHAT_KEY = web.AppKey("chat_platforms", tuple[str, ...])
+NO_CHAT = "none connected: chat messages wait in the outbox"
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -36,23 +40,17 @@ async def readyz(request: web.Request) -> web.Response:
         log.warning("readiness: %s", gap)
         body = {"status": "unavailable", "database": "needs migration", "error": gap}
         return web.json_response(body, status=503)
+    platforms = request.app[CHAT_KEY]
+    # Without a chat platform the API still works: ready, saying where messages wait.
+    chat: list[str] | str = list(platforms) if platforms else NO_CHAT
     return web.json_response(
-        {"status": "ok", "database": "ok", "policy_version": svc.policy.version}
+        {"status": "ok", "database": "ok", "policy_version": svc.policy.version, "chat": chat}
     )
 
 
 async def metrics(request: web.Request) -> web.Response:
-    registry = request.app[METRICS_KEY]
-    svc = request.app[SERVICES_KEY]
-    async with svc.db.reading() as conn:
-        by_status = await cases.count_by_status(conn)
-        registry.outbox_pending.set(await outbox.pending_count(conn))
-        oldest = await webhooks.oldest_undelivered(conn)
-    age = (svc.clock.now() - oldest).total_seconds() if oldest is not None else 0.0
-    registry.webhook_oldest_pending.set(max(age, 0.0))
-    for status in CaseStatus:
-        registry.cases.labels(status.value).set(by_status.get(status.value, 0))
-    body = generate_latest(registry.registry)
+    await request.app[READS_KEY].update(request.app[SERVICES_KEY])
+    body = generate_latest(request.app[METRICS_KEY].registry)
     response = web.Response(body=body)
     response.content_type = CONTENT_TYPE_LATEST.split(";")[0]
     response.charset = "utf-8"
@@ -67,12 +65,19 @@ def create_app(
     mounts: Sequence[Callable[[web.Application], None]] = (),
     on_change: Callable[[], None] | None = None,
     downloads: AuditDownloads | None = None,
+    platforms: Sequence[str] = (),
 ) -> web.Application:
     """The HTTP app; each of `mounts` adds a platform's routes (Slack, Teams); `downloads`
-    serves the audit export links handed out in chat."""
-    app = web.Application(middlewares=[errors_and_metrics])
+    serves the audit export links handed out in chat; `platforms` are the chat platforms
+    connected (for /readyz)."""
+    app = web.Application(middlewares=[correlate, errors_and_metrics])  # ids in every log line
+    app.on_response_prepare.append(correlation_header)
     app[SERVICES_KEY] = services
-    app[METRICS_KEY] = metrics_ or Metrics.create()
+    registry = metrics_ or Metrics.create()
+    app[METRICS_KEY] = registry
+    app[READS_KEY] = ScrapeReads(registry)
+    app[CHAT_KEY] = tuple(platforms)
+    services.db.on_commit = registry.count_committed  # only committed changes count
     if api_token:
         app[API_TOKEN_KEY] = api_token
     if on_change is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator, model_validator
@@ -38,6 +39,7 @@ class Settings(BaseSettings):
     APPROVALS_PORT: int = Field(default=3000, ge=0, le=65535)
     APPROVALS_SWEEP_SECONDS: float = Field(default=30.0, gt=0)
     APPROVALS_LOG_LEVEL: str = "INFO"
+    APPROVALS_LOG_FORMAT: Literal["text", "json"] = "text"  # json: one object a line
     # Links people get in chat (an audit export) point here; unset, chat hands out no links.
     APPROVALS_PUBLIC_URL: str | None = None
     # Signs those links; unset, a random key per process (bot.links says so in the log).

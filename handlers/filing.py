@@ -13,6 +13,7 @@ from handlers.amending import amend_exception
 from handlers.commands import FileException
 from handlers.context import Actor, Services
 from handlers.errors import Conflict, InvalidRequest, NotAllowed
+from handlers.log_context import working_on
 from handlers.people import names_of
 from handlers.recording import record
 from handlers.remediation import open_if_due
@@ -79,8 +80,9 @@ async def file_exception(svc: Services, actor: Actor, cmd: FileException) -> Fil
             case, first = await _store(
                 conn, policy, actor, cmd, evaluation, request_data, request_hash, now
             )
-            await _announce(conn, svc, actor, case, first, evaluation, now, totals)
-            await open_if_due(conn, policy, case, now)  # the code's remediation threshold
+            with working_on(case.id):  # its log lines name the new case
+                await _announce(conn, svc, actor, case, first, evaluation, now, totals)
+                await open_if_due(conn, policy, case, now)  # the code's remediation threshold
             return FilingResult(case, created=True)
     # Outside the filing's transaction: the amendment is a unit of work of its own.
     amended = await amend_exception(svc, actor, existing.id, lambda _stored: request)

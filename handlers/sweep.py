@@ -68,6 +68,12 @@ async def sweep(
     return SweepReport(len(claimed), dict(outcomes))
 
 
+async def due_left(svc: Services) -> int:
+    """Open steps due now that a sweep has not handled yet (claimed ones included)."""
+    async with svc.db.reading() as conn:
+        return await overdue.count_due(conn, svc.clock.now())
+
+
 _OUTCOME_OF = (
     (AuditKind.STEP_REROUTED, "rerouted"),
     (AuditKind.STEP_TIMED_OUT, "timed_out"),

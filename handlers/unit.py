@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from handlers.context import Actor, Services
 from handlers.errors import Conflict, NotAllowed, NotFound
+from handlers.log_context import working_on
 from handlers.recording import record
 from policy.case import Case, Permission, Verdict
 from policy.case_changes import refusal
@@ -45,7 +46,8 @@ async def change_case(
     loser is retried on fresh state (where the model then answers, say, "already decided")."""
     for _ in range(MAX_ATTEMPTS):
         try:
-            change = await _attempt(svc, case_id, make, then)
+            with working_on(case_id):  # its log lines name the case
+                change = await _attempt(svc, case_id, make, then)
         except _LostRace:
             continue
         if change.refused:

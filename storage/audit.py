@@ -32,6 +32,8 @@ from storage.tables import audit_events, audit_head
 
 GENESIS_HASH = "0" * 64
 CHAIN_LOCK = 0x61756469  # pg_advisory_xact_lock key shared by every writer
+# conn.info key: the events a write transaction appended, handed on when it commits.
+APPENDED = "approvals.appended"
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +112,8 @@ async def append(conn: AsyncConnection, events: list[AuditEvent], at: datetime) 
     """Append events in order, chained after the current head. Caller holds the chain lock."""
     if not events:
         return
+    if (appended := conn.info.get(APPENDED)) is not None:
+        appended.extend(events)  # for Database's commit listener (storage.database)
     head = (await conn.execute(select(audit_head.c.seq, audit_head.c.hash))).first()
     seq, prev = (head.seq, head.hash) if head else (0, GENESIS_HASH)
     rows = []

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from storage.audit import CHAIN_LOCK
+from policy.effects import AuditEvent
+from storage.audit import APPENDED, CHAIN_LOCK
 from storage.db import WRITE_OPTION, create_engine
 
 # How long a writer waits for its turn on SQLite before the request is answered "busy".
@@ -32,6 +33,8 @@ class Database:
         # locked" under load. SQLite's own lock still orders this process against others.
         self._writers = asyncio.Lock() if self.is_sqlite else None
         self.write_wait = write_wait
+        # Told the audit events of each write transaction that committed (metrics count them).
+        self.on_commit: Callable[[Sequence[AuditEvent]], None] | None = None
 
     @classmethod
     def from_url(cls, url: str, write_wait: float = WRITE_QUEUE_SECONDS) -> Database:
@@ -64,12 +67,20 @@ class Database:
     async def _begin(self) -> AsyncIterator[AsyncConnection]:
         async with self.engine.connect() as conn:
             await conn.execution_options(**{WRITE_OPTION: True})
-            async with conn.begin():
-                if not self.is_sqlite:
-                    await conn.execute(
-                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK}
-                    )
-                yield conn
+            conn.info[APPENDED] = []  # info is the pooled DBAPI connection's: reset per use
+            try:
+                async with conn.begin():
+                    if not self.is_sqlite:
+                        await conn.execute(
+                            text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK}
+                        )
+                    yield conn
+            finally:
+                appended: list[AuditEvent] = conn.info.pop(APPENDED, [])
+        # The hook for commit listeners: reached only once conn.begin() committed (a rollback
+        # raises past it), so nothing that rolled back is ever counted.
+        if appended and self.on_commit is not None:
+            self.on_commit(appended)
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncConnection]:

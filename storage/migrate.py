@@ -6,6 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.util import CommandError
 from sqlalchemy import Connection, text
 
 from storage.database import Database
@@ -30,10 +31,26 @@ def head_revision() -> str:
     return head
 
 
-def _upgrade(connection: Connection, revision: str) -> None:
+class MigrationError(Exception):
+    """Alembic refused the revision asked for (unknown, or not below the current one)."""
+
+
+def _lock(connection: Connection) -> None:
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+
+
+def _upgrade(connection: Connection, revision: str) -> None:
+    _lock(connection)
     command.upgrade(alembic_config(connection), revision)
+
+
+def _downgrade(connection: Connection, revision: str) -> None:
+    _lock(connection)
+    try:
+        command.downgrade(alembic_config(connection), revision)
+    except CommandError as error:
+        raise MigrationError(str(error).splitlines()[0]) from None
 
 
 def _current(connection: Connection) -> str | None:
@@ -45,6 +62,13 @@ def _current(connection: Connection) -> str | None:
 async def upgrade(database: Database, revision: str = "head") -> None:
     async with database.transaction() as conn:  # a writer: SQLite takes the write lock first
         await conn.run_sync(_upgrade, revision)
+
+
+async def downgrade(database: Database, revision: str) -> None:
+    """Undo migrations down to `revision` (an id, `base`, or `-1`), in one transaction;
+    MigrationError says why Alembic would not."""
+    async with database.transaction() as conn:
+        await conn.run_sync(_downgrade, revision)
 
 
 async def schema_gap(database: Database) -> str | None:

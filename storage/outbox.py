@@ -8,6 +8,7 @@ shows the same thing. What a message carries besides is kept in its row's JSON `
 from __future__ import annotations
 
 import enum
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -148,14 +149,23 @@ async def due(conn: AsyncConnection, now: datetime, limit: int = 100) -> list[Pe
 
 
 async def claim(
-    conn: AsyncConnection, now: datetime, owner: str, lease: timedelta, limit: int = 50
+    conn: AsyncConnection,
+    now: datetime,
+    owner: str,
+    lease: timedelta,
+    limit: int = 50,
+    *,
+    only_for: Collection[str] | None = None,
 ) -> list[PendingMessage]:
-    """Claim due messages for `owner` until now + lease. Run it in a write transaction.
+    """Claim due messages for `owner` until now + lease (`only_for`: only messages for these
+    people, none without a recipient). Run it in a write transaction.
 
     On PostgreSQL, rows another deliverer is claiming at this moment are skipped rather than
     waited for; on SQLite, writers are serialized anyway.
     """
     query = _due_query(now, limit)
+    if only_for is not None:
+        query = query.where(outbox.c.recipient.in_(sorted(only_for)))
     if conn.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True, of=outbox)
     messages = [_pending(row) for row in await conn.execute(query)]
@@ -216,6 +226,14 @@ async def pending_count(conn: AsyncConnection) -> int:
         .where(outbox.c.status == MessageStatus.PENDING.value)
     )
     return int(count or 0)
+
+
+async def oldest_pending(conn: AsyncConnection) -> datetime | None:
+    """When the oldest chat message not delivered yet was queued."""
+    oldest: datetime | None = await conn.scalar(
+        select(func.min(outbox.c.created_at)).where(outbox.c.status == MessageStatus.PENDING.value)
+    )
+    return oldest
 
 
 async def card_refs_for_case(

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.records import StepStatus
@@ -53,6 +53,16 @@ async def claim_due_steps(
             .values(claimed_until=now + lease, claimed_by=owner[:64])
         )
     return claimed
+
+
+async def count_due(conn: AsyncConnection, now: datetime) -> int:
+    """Open steps whose next action is due, claimed or not (on the same index as the claim)."""
+    count = await conn.scalar(
+        select(func.count())
+        .select_from(steps)
+        .where(steps.c.status == StepStatus.OPEN.value, steps.c.next_action_at <= now)
+    )
+    return int(count or 0)
 
 
 async def holds_claim(conn: AsyncConnection, step_id: int, owner: str, now: datetime) -> bool:

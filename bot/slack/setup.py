@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
@@ -23,12 +24,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.audit_download import AuditDownloads
 from bot.dashboard_access import DashboardAccess
+from bot.metrics import ApiObserver
 from bot.settings import ConfigurationError, Settings
 from bot.slack.directory import SlackDirectory
 from bot.slack.inbound import JSON, MAX_BODY_BYTES, Accepted, read_body
 from bot.slack.interactions import SlackDeps, SlackInteractions
 from bot.slack.listeners import register
 from bot.slack.messenger import SlackMessenger
+from bot.slack.metered import MeteredWebClient
 from bot.slack.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature_problem
 from bot.tasks import BackgroundTasks
 from handlers.context import Services
@@ -126,16 +129,20 @@ class SlackEdge:
 SLACK_API = "https://slack.com/api/"
 
 
-def web_client(settings: Settings) -> AsyncWebClient:
-    return AsyncWebClient(
-        token=settings.SLACK_BOT_TOKEN,
-        base_url=settings.SLACK_API_URL or SLACK_API,
-        retry_handlers=[
+def web_client(settings: Settings, observe: ApiObserver | None = None) -> AsyncWebClient:
+    """The Web API client; with `observe`, one that times each call for /metrics."""
+    options: dict[str, Any] = {
+        "token": settings.SLACK_BOT_TOKEN,
+        "base_url": settings.SLACK_API_URL or SLACK_API,
+        "retry_handlers": [
             AsyncConnectionErrorRetryHandler(),
             AsyncRateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
             AsyncServerErrorRetryHandler(max_retry_count=SERVER_ERROR_RETRIES),
         ],
-    )
+    }
+    if observe is None:
+        return AsyncWebClient(**options)
+    return MeteredWebClient(observe, **options)
 
 
 def build_slack(
@@ -145,8 +152,9 @@ def build_slack(
     wake_delivery: Callable[[], None],
     *,
     downloads: AuditDownloads | None = None,
+    observe: ApiObserver | None = None,
 ) -> SlackEdge:
-    client = web_client(settings)
+    client = web_client(settings, observe)
     socket = bool(settings.SLACK_APP_TOKEN)
     secret = settings.SLACK_SIGNING_SECRET or ""
     # Over HTTP the edge checks signatures itself, on the raw bytes, before anything is parsed

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 from urllib.parse import quote
 
@@ -17,6 +18,7 @@ import msal
 import requests
 
 from bot.messaging import DeliveryError
+from bot.metrics import ApiObserver
 
 log = logging.getLogger(__name__)
 
@@ -85,14 +87,36 @@ def _retry_delay(attempt: int, response: aiohttp.ClientResponse | None) -> float
 
 
 class BotConnector:
-    def __init__(self, session: aiohttp.ClientSession, tokens: ConnectorTokens) -> None:
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        tokens: ConnectorTokens,
+        observe: ApiObserver | None = None,
+    ) -> None:
         self.session = session
         self.tokens = tokens
+        self.observe = observe  # told of each call (retries included), for /metrics
 
     async def _call(
-        self, method: str, url: str, body: dict[str, Any] | None = None
+        self, name: str, method: str, url: str, body: dict[str, Any] | None = None
     ) -> dict[str, Any]:
+        """`name` is the connector operation, the metric's method label (URLs hold ids)."""
+        started = time.perf_counter()
+        status = "unreachable"
+        try:
+            result = await self._attempts(method, url, body)
+            status = "ok"
+            return result
+        except DeliveryError as error:
+            status = str(error.status) if error.status is not None else "unreachable"
+            raise
+        finally:
+            if self.observe is not None:
+                self.observe("teams", name, status, time.perf_counter() - started)
+
+    async def _attempts(self, method: str, url: str, body: dict[str, Any] | None) -> dict[str, Any]:
         last = "no attempt"
+        last_status: int | None = None
         for attempt in range(MAX_ATTEMPTS):
             headers = {"Authorization": f"Bearer {await self.tokens.token()}"}
             try:
@@ -103,6 +127,7 @@ class BotConnector:
                         text = await response.text()
                         return dict(await response.json()) if text.strip() else {}
                     last = f"HTTP {response.status}: {(await response.text())[:300]}"
+                    last_status = response.status
                     if response.status not in RETRY_STATUSES:
                         raise DeliveryError(
                             f"Teams: {last}",
@@ -111,14 +136,14 @@ class BotConnector:
                         )
                     delay = _retry_delay(attempt, response)
             except (aiohttp.ClientError, TimeoutError) as error:
-                last = f"{type(error).__name__}: {error}"
+                last, last_status = f"{type(error).__name__}: {error}", None
                 delay = _retry_delay(attempt, None)
             if attempt + 1 < MAX_ATTEMPTS:
                 log.info(
                     "Bot Connector %s %s failed (%s); retrying in %.1fs", method, url, last, delay
                 )
                 await asyncio.sleep(delay)
-        raise DeliveryError(f"Teams: {last}")
+        raise DeliveryError(f"Teams: {last}", status=last_status)
 
     @staticmethod
     def _base(service_url: str) -> str:
@@ -129,7 +154,7 @@ class BotConnector:
 
     async def send(self, service_url: str, conversation_id: str, activity: dict[str, Any]) -> str:
         url = f"{self._conversation(service_url, conversation_id)}/activities"
-        return str((await self._call("POST", url, activity)).get("id", ""))
+        return str((await self._call("send", "POST", url, activity)).get("id", ""))
 
     async def update(
         self, service_url: str, conversation_id: str, activity_id: str, activity: dict[str, Any]
@@ -138,14 +163,14 @@ class BotConnector:
             f"{self._conversation(service_url, conversation_id)}"
             f"/activities/{quote(activity_id, safe='')}"
         )
-        await self._call("PUT", url, {**activity, "id": activity_id})
+        await self._call("update", "PUT", url, {**activity, "id": activity_id})
 
     async def member(self, service_url: str, conversation_id: str, user_id: str) -> dict[str, Any]:
         """What Teams reports about a member of a conversation (name, email, UPN)."""
         url = (
             f"{self._conversation(service_url, conversation_id)}/members/{quote(user_id, safe='')}"
         )
-        return await self._call("GET", url)
+        return await self._call("member", "GET", url)
 
     async def open_personal_chat(
         self, service_url: str, tenant_id: str | None, bot_id: str, user_id: str
@@ -159,5 +184,6 @@ class BotConnector:
         if tenant_id:
             body["tenantId"] = tenant_id
             body["channelData"] = {"tenant": {"id": tenant_id}}
-        result = await self._call("POST", f"{self._base(service_url)}v3/conversations", body)
+        url = f"{self._base(service_url)}v3/conversations"
+        result = await self._call("open_conversation", "POST", url, body)
         return str(result["id"])

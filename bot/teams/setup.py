@@ -10,6 +10,7 @@ import aiohttp
 from aiohttp import web
 
 from bot.audit_download import AuditDownloads
+from bot.metrics import ApiObserver
 from bot.settings import Settings
 from bot.tasks import BackgroundTasks
 from bot.teams.activities import TeamsActivities
@@ -78,6 +79,7 @@ def build_teams(
     wake_delivery: Callable[[], None],
     *,
     downloads: AuditDownloads | None = None,
+    observe: ApiObserver | None = None,
 ) -> TeamsEdge:
     app_id, password, tenant = (
         settings.TEAMS_APP_ID,
@@ -90,7 +92,7 @@ def build_teams(
     tokens = ConnectorTokens(
         app_id, password, settings.TEAMS_AUTHORITY or default_authority(tenant)
     )
-    connector = BotConnector(session, tokens)
+    connector = BotConnector(session, tokens, observe)
     auth = BotFrameworkAuth(
         session,
         app_id,

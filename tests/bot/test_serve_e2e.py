@@ -34,6 +34,7 @@ async def test_serve_files_and_answers_then_stops_cleanly(
     async with ClientSession(base) as http:
         async with http.get("/readyz") as response:
             assert response.status == 200
+            assert "outbox" in (await response.json())["chat"]  # no chat platform here
         async with http.post("/api/v1/exceptions", json=event, headers=headers) as response:
             assert response.status == 201
             case = await response.json()
@@ -45,3 +46,4 @@ async def test_serve_files_and_answers_then_stops_cleanly(
     output = process.stdout.read() if process.stdout else ""
     assert "serving on http://127.0.0.1" in output
     assert "shutting down" in output
+    assert "no chat platform connected: chat messages wait in the outbox" in output

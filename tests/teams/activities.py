@@ -52,7 +52,7 @@ class TeamsActivities:
         service_url: str,
         app_id: str,
         tenant_id: str,
-        bot_name: str = "Approvals",
+        bot_name: str = "Procurement Exceptions",
         locale: str = "en-US",
     ) -> None:
         self.service_url = service_url

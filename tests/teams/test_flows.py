@@ -234,11 +234,11 @@ async def test_a_mention_in_a_command_names_the_person(teams: TeamsHarness) -> N
     ref = await teams.file()
     await teams.settle()
     # Dana hands her step to Maria by @mentioning her; the bot's own mention is ignored.
-    bot = {"id": teams.activities.bot_id, "name": "Approvals"}
-    text = f"<at>Approvals</at> reassign {ref} <at>Maria Finance</at> out this week"
+    bot = {"id": teams.activities.bot_id, "name": "Procurement Exceptions"}
+    text = f"<at>Procurement Exceptions</at> reassign {ref} <at>Maria Finance</at> out this week"
     activity = teams.activities.message(DANA, text)
     activity["entities"] = [
-        {"type": "mention", "text": "<at>Approvals</at>", "mentioned": bot},
+        {"type": "mention", "text": "<at>Procurement Exceptions</at>", "mentioned": bot},
         {
             "type": "mention",
             "text": "<at>Maria Finance</at>",

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.teams.package import build_package, main
+from bot.teams.package import MANIFEST_DIR, SHORT_NAME_MAX, build_package, main
 from tests.teams.conftest import APP_ID
 
 
@@ -39,3 +39,24 @@ def test_a_bad_app_id_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert main(["--app-id", "not-a-guid", "--output", str(tmp_path / "x.zip")]) == 2
     assert "is not an app id" in capsys.readouterr().err
     assert not (tmp_path / "x.zip").exists()
+
+
+def test_the_short_name_is_ours_and_fits_the_schema(tmp_path: Path) -> None:
+    package = build_package(APP_ID, tmp_path / "app.zip")
+    with zipfile.ZipFile(package) as archive:
+        name = json.loads(archive.read("manifest.json"))["name"]
+    assert name["short"] == "Procurement Exceptions"
+    assert len(name["short"]) <= SHORT_NAME_MAX
+    assert len(name["full"]) <= 100  # the schema's limit on name.full
+
+
+@pytest.mark.parametrize("short", ["Approvals", "approvals", "", "x" * 31])
+def test_a_taken_or_overlong_short_name_is_refused(tmp_path: Path, short: str) -> None:
+    source = tmp_path / "manifest"
+    source.mkdir()
+    manifest = json.loads((MANIFEST_DIR / "manifest.json").read_text(encoding="utf-8"))
+    manifest["name"]["short"] = short
+    (source / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(ValueError, match=r"name\.short"):
+        build_package(APP_ID, tmp_path / "app.zip", source)
+    assert not (tmp_path / "app.zip").exists()
