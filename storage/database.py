@@ -48,9 +48,12 @@ class Database:
         audit chain stays linear (see storage.audit). On SQLite a writer that cannot get its
         turn within `write_wait` seconds gets Busy.
         """
+        appended: list[AuditEvent] = []  # storage.audit.append adds this transaction's events
         if self._writers is None:
             async with self._begin() as conn:
+                conn.info[APPENDED] = appended  # the pooled connection's: set anew each use
                 yield conn
+            self._committed(appended)
             return
         try:
             async with asyncio.timeout(self.write_wait):
@@ -59,7 +62,9 @@ class Database:
             raise Busy(f"no turn to write within {self.write_wait:g} s") from None
         try:
             async with self._begin() as conn:
+                conn.info[APPENDED] = appended
                 yield conn
+            self._committed(appended)
         finally:
             self._writers.release()
 
@@ -67,18 +72,16 @@ class Database:
     async def _begin(self) -> AsyncIterator[AsyncConnection]:
         async with self.engine.connect() as conn:
             await conn.execution_options(**{WRITE_OPTION: True})
-            conn.info[APPENDED] = []  # info is the pooled DBAPI connection's: reset per use
-            try:
-                async with conn.begin():
-                    if not self.is_sqlite:
-                        await conn.execute(
-                            text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK}
-                        )
-                    yield conn
-            finally:
-                appended: list[AuditEvent] = conn.info.pop(APPENDED, [])
-        # The hook for commit listeners: reached only once conn.begin() committed (a rollback
-        # raises past it), so nothing that rolled back is ever counted.
+            async with conn.begin():
+                if not self.is_sqlite:
+                    await conn.execute(
+                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK}
+                    )
+                yield conn
+
+    def _committed(self, appended: Sequence[AuditEvent]) -> None:
+        """Reached only once a write transaction committed (a rollback raises past it), so
+        nothing that rolled back is ever counted."""
         if appended and self.on_commit is not None:
             self.on_commit(appended)
 
