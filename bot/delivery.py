@@ -15,6 +15,7 @@ import socket
 import uuid
 from collections.abc import Iterator, Sequence
 from datetime import timedelta
+from functools import partial
 
 from bot.card_views import build_card_view
 from bot.delivery_metrics import delivering, metered
@@ -28,6 +29,7 @@ from handlers.context import Services
 from handlers.queries import case_details
 from policy.model import Person
 from storage import outbox
+from storage.database import Unit
 from storage.outbox import CardRef, MessageKind, PendingMessage
 
 log = logging.getLogger(__name__)
@@ -70,36 +72,38 @@ class OutboxDeliverer:
         self.lease = lease
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.only_for: frozenset[str] | None = None  # claim only these people's (the console)
+        self.stopping = False  # set at shutdown: the rest of the batch is handed back unsent
 
     async def deliver_due(self, limit: int = 50) -> int:
         """Deliver what is due now; returns how many messages were delivered."""
         svc = self.services
-        async with svc.db.transaction() as conn:
-            batch = await outbox.claim(
-                conn, svc.clock.now(), self.owner, self.lease, limit, only_for=self.only_for
-            )
+        now, owner, lease, only_for = svc.clock.now(), self.owner, self.lease, self.only_for
+        batch = await svc.db.write(
+            lambda conn: outbox.claim(conn, now, owner, lease, limit, only_for=only_for)
+        )
         delivered = 0
         for message in batch:
+            if self.stopping:
+                break
             try:
                 with delivering(message.kind):
                     await self._deliver(message)
             except DeliveryError as error:
                 log.warning("delivery of outbox message %s failed: %s", message.id, error)
-                retry_in = backoff(message.attempts, error.retry_after)
-                async with svc.db.transaction() as conn:
-                    await outbox.mark_failed(
-                        conn,
-                        message,
-                        str(error),
-                        svc.clock.now(),
-                        retry_in,
-                        give_up=error.permanent,
-                    )
+                await svc.db.write(self._failed(message, error))
                 continue
-            async with svc.db.transaction() as conn:
-                await outbox.mark_delivered(conn, message.id, svc.clock.now())
+            await svc.db.write(self._delivered(message.id))
             delivered += 1
         return delivered
+
+    def _failed(self, message: PendingMessage, error: DeliveryError) -> Unit[None]:
+        retry_in = backoff(message.attempts, error.retry_after)
+        now, why, give_up = self.services.clock.now(), str(error), error.permanent
+        return lambda conn: outbox.mark_failed(conn, message, why, now, retry_in, give_up=give_up)
+
+    def _delivered(self, message_id: int) -> Unit[None]:
+        now = self.services.clock.now()
+        return lambda conn: outbox.mark_delivered(conn, message_id, now)
 
     def _person(self, person_id: str | None) -> Person | None:
         return self.services.policy.person(person_id) if person_id else None
@@ -150,8 +154,7 @@ class OutboxDeliverer:
                 ref = CardRef(
                     case_id, person.id, messenger.platform, posted.channel, posted.message_id
                 )
-                async with svc.db.transaction() as conn:
-                    await outbox.save_card_ref(conn, ref, svc.clock.now())
+                await svc.db.write(partial(outbox.save_card_ref, ref=ref, now=svc.clock.now()))
 
     async def _update_cards(self, case_id: int) -> None:
         svc = self.services

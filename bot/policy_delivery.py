@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from functools import partial
 
 from bot.messaging import Messenger, PostedCard, Unreachable
 from bot.proposal_views import load_proposal_view
@@ -67,8 +68,7 @@ class PolicyCardDeliverer:
             ref = PolicyCardRef(
                 version_id, person.id, messenger.platform, posted.channel, posted.message_id
             )
-            async with svc.db.transaction() as conn:
-                await policy_cards.save_ref(conn, ref, svc.clock.now())
+            await svc.db.write(partial(policy_cards.save_ref, ref=ref, now=svc.clock.now()))
 
     async def _update(self, version_id: int, view: ProposalView) -> None:
         async with self.services.db.reading() as conn:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from functools import partial
 
 from bot.messaging import Messenger, PostedCard, Unreachable
 from cards.remediation_view import RemediationView, build_digest_view, build_remediation_view
@@ -82,8 +83,7 @@ class RemediationDeliverer:
             ref = ItemCardRef(
                 item_id, person.id, messenger.platform, posted.channel, posted.message_id
             )
-            async with svc.db.transaction() as conn:
-                await items.save_card_ref(conn, ref, svc.clock.now())
+            await svc.db.write(partial(items.save_card_ref, ref=ref, now=svc.clock.now()))
 
     async def _update(self, item_id: int, view: RemediationView) -> None:
         async with self.services.db.reading() as conn:

@@ -16,13 +16,14 @@ Several replicas may run it against one database: the sweep's claims keep them a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
 import os
 import socket
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.jobstores.memory import MemoryJobStore  # type: ignore[import-untyped]
@@ -33,12 +34,15 @@ from bot.side_sweeps import digests_first, side_sweeps
 from handlers.checkpoints import DAILY, send_checkpoint
 from handlers.context import Actor, Services
 from handlers.sweep import DEFAULT_LEASE, DEFAULT_LIMIT, Outcome, SweepReport, due_left, sweep
+from storage import claims
 
 log = logging.getLogger(__name__)
 
 JOB_ID = "overdue-sweep"
 CHECKPOINT_JOB_ID = "audit-checkpoint"
 CHECKPOINT_EVERY = timedelta(hours=1)  # how often to look; one is sent a day
+STOP_GRACE_SECONDS = 15.0  # a sweep in progress finishes its batch; then it is cancelled
+CANCEL_GRACE_SECONDS = 2.0
 
 
 def sweeper_name() -> str:
@@ -69,6 +73,8 @@ class SweepScheduler:
         self.metrics = metrics
         self._scheduler: AsyncIOScheduler | None = None
         self._running = asyncio.Lock()
+        self._jobs: set[asyncio.Task[object]] = set()  # runs in progress, for stop() to await
+        self._stopping = False
 
     def start(self) -> None:
         """Start the timer on the running event loop; the first sweep runs at once."""
@@ -103,36 +109,73 @@ class SweepScheduler:
             coalesce=True,
         )
 
-    async def stop(self) -> None:
-        """Stop the timer and wait for a sweep in progress (and its `after`) to finish."""
+    async def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
+        """Stop the timer; a sweep in progress finishes the batch it claimed (cancelled after
+        `grace` seconds), then whatever this sweeper still holds is handed back."""
         scheduler, self._scheduler = self._scheduler, None
         if scheduler is None:
             return
         scheduler.pause()
-        async with self._running:  # a sweep in progress finishes its transaction
-            scheduler.shutdown(wait=False)
+        self._stopping = True  # a backlog is left for the next process
+        if jobs := set(self._jobs):
+            _, late = await asyncio.wait(jobs, timeout=grace)
+            for job in late:
+                log.warning("overdue sweep still busy after %gs at shutdown; cancelled", grace)
+                job.cancel()
+            if late:
+                await asyncio.wait(late, timeout=CANCEL_GRACE_SECONDS)
+        scheduler.shutdown(wait=False)  # nothing left running for it to cancel
         await asyncio.sleep(0)  # AsyncIOScheduler shuts down on the next loop iteration
+        await self._release()
+
+    async def _release(self) -> None:
+        owner = self.owner
+        try:
+            released = await self.services.db.write(lambda conn: claims.release_all(conn, owner))
+        except Exception as error:  # the database is gone: the lease runs out instead
+            log.warning("overdue sweep: claims not handed back at shutdown: %s", error)
+            return
+        if released:
+            log.info("overdue sweep: %s claims handed back", released)
+
+    @contextlib.contextmanager
+    def _job(self) -> Iterator[None]:
+        task = asyncio.current_task()
+        if task is None:
+            yield
+            return
+        self._jobs.add(task)
+        try:
+            yield
+        finally:
+            self._jobs.discard(task)
 
     async def run_once(self) -> SweepReport:
         """Sweep until no full batch is left; never raises (failures are logged)."""
+        with self._job():
+            async with self._running:
+                return await self._sweep()
+
+    async def _sweep(self) -> SweepReport:
         total = SweepReport()
-        async with self._running:
-            started = time.perf_counter()
-            digested = await digests_first(self.services)  # before the reminders it covers
-            try:
-                while True:
-                    report = await sweep(self.services, self.owner, self.lease, self.batch)
-                    total = _add(total, report)
-                    if report.claimed < self.batch:
-                        break
-            except Exception:
-                log.exception("overdue sweep failed; it runs again in %ss", self.seconds)
-            acted = total.claimed - total.count(Outcome.SKIPPED) - total.count(Outcome.WAITED)
-            acted += digested + await side_sweeps(self.services, self.owner, self.lease, self.batch)
-            await self._measure(time.perf_counter() - started)
-            if acted > 0:
-                log.info("overdue sweep: %s", _describe(total))
-                await self._after()
+        started = time.perf_counter()
+        digested = await digests_first(self.services)  # before the reminders it covers
+        try:
+            while True:
+                report = await sweep(self.services, self.owner, self.lease, self.batch)
+                total = _add(total, report)
+                if report.claimed < self.batch or self._stopping:
+                    break
+        except Exception:
+            log.exception("overdue sweep failed; it runs again in %ss", self.seconds)
+        acted = total.claimed - total.count(Outcome.SKIPPED) - total.count(Outcome.WAITED)
+        if not self._stopping:  # the remediation items wait for the next process
+            acted += await side_sweeps(self.services, self.owner, self.lease, self.batch)
+        acted += digested
+        await self._measure(time.perf_counter() - started)
+        if acted > 0:
+            log.info("overdue sweep: %s", _describe(total))
+            await self._after()
         return total
 
     async def _measure(self, seconds: float) -> None:
@@ -147,6 +190,10 @@ class SweepScheduler:
 
     async def checkpoint_once(self) -> bool:
         """Send today's audit checkpoint if nobody has; never raises. True if it sent one."""
+        with self._job():
+            return await self._checkpoint()
+
+    async def _checkpoint(self) -> bool:
         try:
             sent = await send_checkpoint(
                 self.services, Actor.system("scheduler"), unless_sent_within=DAILY

@@ -8,7 +8,7 @@ import logging
 import os
 import signal
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -38,6 +38,10 @@ from storage.migrate import schema_gap
 
 log = logging.getLogger(__name__)
 
+# The drain on SIGTERM, inside Kubernetes' default 30 s grace period (deploy/kubernetes):
+HTTP_DRAIN_SECONDS = 10.0  # requests in flight finish; any still running are then cancelled
+WORK_DRAIN_SECONDS = 12.0  # then the sweep, presses and deliveries in flight, side by side
+
 
 @dataclass
 class Runtime:
@@ -50,6 +54,7 @@ class Runtime:
     messengers: list[Messenger]
     slack: SlackEdge | None = None
     teams: TeamsEdge | None = None
+    _deaf: bool = field(default=False, init=False)  # Socket Mode closed already
 
     async def start(self) -> None:
         if self.slack is not None:
@@ -63,12 +68,20 @@ class Runtime:
         self.delivery.wake()
         self.webhooks.wake()
 
-    async def stop(self) -> None:
-        if self.slack is not None:
+    async def stop_receiving(self) -> None:
+        """No more chat events: Slack's Socket Mode closes (HTTP events stop with the site)."""
+        if self.slack is not None and not self._deaf:
+            self._deaf = True
             await self.slack.stop()
-        await self.tasks.drain()  # let acknowledged presses finish their work
-        await self.webhooks.stop()  # attempts in flight finish and are recorded
-        await self.delivery.stop()
+
+    async def stop(self, grace: float = WORK_DRAIN_SECONDS) -> None:
+        """Finish the work in flight within about `grace` seconds, then close."""
+        await self.stop_receiving()
+        deadline = asyncio.get_running_loop().time() + grace
+        await self.tasks.drain(grace)  # acknowledged presses finish their work
+        left = max(deadline - asyncio.get_running_loop().time(), 0.5)
+        # the attempts in flight finish and are recorded, the other claims are handed back
+        await asyncio.gather(self.webhooks.stop(left), self.delivery.stop(left))
         if self.teams is not None:
             await self.teams.stop()
 
@@ -127,7 +140,12 @@ async def serve(services: Services, settings: Settings) -> int:
     """Serve until SIGINT or SIGTERM, then stop background work and close cleanly."""
     check_webhook_secrets(services)
     runtime = build_runtime(services, settings)
-    runner = web.AppRunner(runtime.app, access_log=None)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):  # before listening: a SIGTERM then still drains
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    runner = web.AppRunner(runtime.app, access_log=None, shutdown_timeout=HTTP_DRAIN_SECONDS)
     await runner.setup()
     site = web.TCPSite(runner, settings.APPROVALS_HOST, settings.APPROVALS_PORT)
     await site.start()
@@ -152,19 +170,16 @@ async def serve(services: Services, settings: Settings) -> int:
         log.warning("APPROVALS_API_TOKEN is not set: the intake API answers 503")
     if (gap := await schema_gap(services.db)) is not None:
         log.error("%s; until then /readyz and every request that needs it answer 503", gap)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
     try:
         await stop.wait()
     finally:
-        log.info("shutting down")
+        log.info("shutting down: no new connections, draining what is in flight")
+        await runtime.stop_receiving()
+        await runner.cleanup()  # stops listening, then waits for requests in flight (bounded)
         await follower.stop()
-        await sweeps.stop()
-        await runtime.stop()
-        await runner.cleanup()
+        # the sweep and the deliveries are independent: they drain side by side
+        await asyncio.gather(sweeps.stop(WORK_DRAIN_SECONDS), runtime.stop(WORK_DRAIN_SECONDS))
+        log.info("stopped")
     return 0
 
 

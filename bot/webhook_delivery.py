@@ -33,6 +33,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import aiohttp
+from sqlalchemy.ext.asyncio import AsyncConnection
 from standardwebhooks.webhooks import Webhook
 
 from bot.metrics import Metrics
@@ -116,8 +117,8 @@ class WebhookDeliverer:
         async with svc.db.reading() as conn:
             if not await webhooks.any_due(conn, now):
                 return 0
-        async with svc.db.transaction() as conn:
-            batch = await webhooks.claim(conn, now, self.owner, self.lease, limit)
+        owner, lease = self.owner, self.lease
+        batch = await svc.db.write(lambda conn: webhooks.claim(conn, now, owner, lease, limit))
         await asyncio.gather(*(self._deliver(delivery) for delivery in batch))
         return len(batch)
 
@@ -126,8 +127,8 @@ class WebhookDeliverer:
         if self._session is not None:
             await self._session.close()
             self._session = None
-        async with self.services.db.transaction() as conn:
-            await webhooks.release(conn, self.owner)
+        owner = self.owner
+        await self.services.db.write(lambda conn: webhooks.release(conn, owner))
 
     async def _deliver(self, delivery: Delivery) -> None:
         try:
@@ -185,11 +186,10 @@ class WebhookDeliverer:
         return Answer(status, said, wait if status == 429 else None)
 
     async def _delivered(self, delivery: Delivery, url: str, status: int) -> Outcome:
-        svc = self.services
-        async with svc.db.transaction() as conn:
-            kept = await webhooks.mark_delivered(
-                conn, delivery.id, self.owner, url, status, svc.clock.now()
-            )
+        owner, now = self.owner, self.services.clock.now()
+        kept = await self.services.db.write(
+            lambda conn: webhooks.mark_delivered(conn, delivery.id, owner, url, status, now)
+        )
         self._lost(delivery, kept)
         return Outcome.DELIVERED
 
@@ -203,16 +203,20 @@ class WebhookDeliverer:
         if wait is None:
             wait = backoff(delivery.attempts, self.rand)
         at = min(now + wait, delivery.retry_until)
-        async with self.services.db.transaction() as conn:
-            kept = await webhooks.mark_retry(
-                conn, delivery.id, self.owner, url, answer.status, answer.error, at
+        owner = self.owner
+        kept = await self.services.db.write(
+            lambda conn: webhooks.mark_retry(
+                conn, delivery.id, owner, url, answer.status, answer.error, at
             )
+        )
         self._lost(delivery, kept)
         return Outcome.RETRY
 
     async def _fail(self, delivery: Delivery, url: str, status: int | None, error: str) -> Outcome:
-        async with self.services.db.transaction() as conn:
-            kept = await webhooks.mark_failed(conn, delivery.id, self.owner, url, status, error)
+        owner = self.owner
+        kept = await self.services.db.write(
+            lambda conn: webhooks.mark_failed(conn, delivery.id, owner, url, status, error)
+        )
         self._lost(delivery, kept)
         log.warning(
             "webhook %s (%s of %s) to %s failed for good: %s",
@@ -234,13 +238,18 @@ class WebhookDeliverer:
             f"answered 410 Gone. Its messages wait. Once it is back, run "
             "`approvals webhooks redeliver --failed`."
         )
-        async with svc.db.transaction() as conn:
+        told = [OutgoingMessage(MessageKind.NOTIFY, recipient=a, text=note) for a in admins]
+        owner = self.owner
+
+        async def unit(conn: AsyncConnection) -> bool:
             newly = await webhooks.disable_endpoint(
-                conn, delivery.id, self.owner, delivery.endpoint, url, reason, now
+                conn, delivery.id, owner, delivery.endpoint, url, reason, now
             )
             if newly:
-                told = [OutgoingMessage(MessageKind.NOTIFY, recipient=a, text=note) for a in admins]
                 await outbox.enqueue(conn, told, now)
+            return newly
+
+        newly = await svc.db.write(unit)
         if newly:
             log.warning("webhook endpoint %s disabled: %s", delivery.endpoint, reason)
             if self.on_notify is not None:

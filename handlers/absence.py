@@ -34,12 +34,12 @@ from policy.case import Case, Verdict
 from policy.case_changes import hand_over
 from policy.case_draft import Change
 from policy.case_records import CaseRecord, StepRecord
-from policy.effects import AuditEvent
+from policy.effects import AuditEvent, OutgoingMessage
 from policy.lifecycle import AuditKind
 from policy.model import Person, Policy
 from policy.roles import Need, role_problem
 from policy.routing import manager_chain, stand_in
-from storage import absences, audit, cases
+from storage import absences, audit, case_state, cases
 
 MAX_AWAY = timedelta(days=366)
 MAX_REASON = 3000
@@ -112,7 +112,12 @@ async def go_away(svc: Services, actor: Actor, cmd: GoAway) -> AbsenceResult:
         )
     if delegate.id == me.id:
         raise InvalidRequest([("delegate", "you cannot be your own delegate")])
-    async with svc.db.transaction() as conn:
+    day = f"the end of {cmd.until.isoformat()} ({_zone_name(policy)})"
+
+    async def unit(conn: AsyncConnection) -> tuple[list[tuple[str, str]], list[str]]:
+        # The absences' own lock (storage.absences): the delegate's check below cannot race
+        # the delegate going away, nor the hand-over a filing routing to `me` right now.
+        await absences.lock_for_change(conn)
         theirs = await absences.active_absence(conn, delegate.id, now)
         if theirs is not None:
             raise Conflict(
@@ -122,21 +127,20 @@ async def go_away(svc: Services, actor: Actor, cmd: GoAway) -> AbsenceResult:
         await absences.start_absence(
             conn, person=me.id, until=until, delegate=delegate.id, set_by=actor.id, now=now
         )
-        day = f"the end of {cmd.until.isoformat()} ({_zone_name(policy)})"
-        await audit.append(
-            conn,
-            [
-                AuditEvent(
-                    actor=actor.id,
-                    action=AuditKind.PERSON_AWAY,
-                    platform=actor.platform,
-                    policy_version=policy.version,
-                    data=AuditData(until=cmd.until.isoformat(), delegate=delegate.id).to_json(),
-                )
-            ],
-            now,
+        away = AuditEvent(
+            actor=actor.id,
+            action=AuditKind.PERSON_AWAY,
+            platform=actor.platform,
+            policy_version=policy.version,
+            data=AuditData(until=cmd.until.isoformat(), delegate=delegate.id).to_json(),
         )
-        handed, kept = await _hand_over_all(svc, conn, actor, me, delegate, day, now)
+        handed, kept, events, messages = await _hand_over_all(
+            svc, conn, actor, (me, delegate), day, now
+        )
+        await record(conn, svc, [away, *events], messages, now)  # last: the chain's lock
+        return handed, kept
+
+    handed, kept = await svc.db.write(unit)
     message = f"You are away until {day}. New approvals for you go to {delegate.name}."
     if handed:
         message += " Handed over: " + ", ".join(f"{ref} (to {who})" for ref, who in handed) + "."
@@ -152,14 +156,20 @@ def _day(policy: Policy, back: datetime) -> str:
 
 async def come_back(svc: Services, actor: Actor, cmd: ComeBack) -> AbsenceResult:
     me, now = _person(svc, actor), svc.clock.now()
-    async with svc.db.transaction() as conn:
+
+    async def unit(conn: AsyncConnection) -> bool:
+        await absences.lock_for_change(conn)
         if not await absences.end_absence(conn, me.id, now):
-            return AbsenceResult("You were not marked away; nothing changed.")
+            return False
         await audit.append(
             conn,
             [AuditEvent(actor=actor.id, action=AuditKind.PERSON_BACK, platform=actor.platform)],
             now,
         )
+        return True
+
+    if not await svc.db.write(unit):
+        return AbsenceResult("You were not marked away; nothing changed.")
     return AbsenceResult(
         "Welcome back: new approvals come to you again. Steps handed over while you were "
         "away stay with the people who have them."
@@ -170,17 +180,20 @@ async def _hand_over_all(
     svc: Services,
     conn: AsyncConnection,
     actor: Actor,
-    me: Person,
-    delegate: Person,
+    people: tuple[Person, Person],
     day: str,
     now: datetime,
-) -> tuple[list[tuple[str, str]], list[str]]:
-    """Hand each current step waiting for `me` to a stand-in; (handed, kept) case refs."""
+) -> tuple[list[tuple[str, str]], list[str], list[AuditEvent], list[OutgoingMessage]]:
+    """Hand each current step waiting for `me` to a stand-in (`people`: me, my delegate);
+    (handed, kept) case refs, and the events and messages for the caller to record last."""
+    me, delegate = people
     away = await absences.away_now(conn, now)
     handed: list[tuple[str, str]] = []
     kept: list[str] = []
+    events: list[AuditEvent] = []
+    messages: list[OutgoingMessage] = []
     for case_id, step_id in await cases.open_steps_for(conn, me.id):
-        case = await cases.load_case(conn, case_id)
+        case = await case_state.load_case(conn, case_id)
         step = case.current_step if case is not None else None
         if case is None or step is None or step.id != step_id or me.id in case.voted(step):
             continue
@@ -197,11 +210,13 @@ async def _hand_over_all(
             continue
         reason = f"{me.name} is away until {day}"
         change = hand_over(svc.policy, case, actor, step, me.id, target, reason, now)
-        if not await cases.save_case(conn, case, change.case):
+        # Compare-and-set on the case's version, as every change of a case.
+        if not await case_state.save_case(conn, case, change.case):
             raise Conflict(f"{case.ref} changed while you were acting; please try again.")
-        await record(conn, svc, change.events, change.messages, now)
+        events += change.events
+        messages += change.messages
         handed.append((case.ref, name_of(svc.policy, target)))
-    return handed, kept
+    return handed, kept, events, messages
 
 
 def _stand_ins(

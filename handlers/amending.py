@@ -31,7 +31,7 @@ from policy.effects import AuditEvent, OutgoingMessage
 from policy.evaluate import evaluate, request_problems
 from policy.model import Outcome
 from policy.request import ExceptionRequest
-from storage import cases
+from storage import case_state
 from storage.aggregates import totals_for
 from storage.audit import canonical_json
 from storage.records import CaseRecord
@@ -115,7 +115,7 @@ async def amend_exception(
         first = await insert_route(conn, policy, case.id, evaluation, now, after)
         if first is None:
             return [], []
-        reloaded = await cases.load_case(conn, case.id)
+        reloaded = await case_state.load_case(conn, case.id)
         assert reloaded is not None
         draft = Draft(reloaded, policy, now)
         announce_first(draft, first, evaluation)
@@ -137,7 +137,7 @@ async def _totals(svc: Services, case_id: int, revise: Reviser) -> dict[str, Tot
     if not svc.policy.aggregates:
         return {}
     async with svc.db.reading() as conn:
-        case = await cases.load_case(conn, case_id)
+        case = await case_state.load_case(conn, case_id)
         if case is None:
             return {}  # change_case says there is no such case
         try:

@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from handlers.audit_commands import AuditExport
 from handlers.context import Actor, Services
 from handlers.errors import NotAllowed, NotFound
@@ -55,8 +57,8 @@ async def require_look(svc: Services, actor: Actor, attempted: str) -> None:
         platform=actor.platform,
         data=AuditData(attempted=attempted, reason=problem).to_json() | actor.trace(),
     )
-    async with svc.db.transaction() as conn:
-        await audit.append(conn, [event], svc.clock.now())
+    now = svc.clock.now()
+    await svc.db.write(lambda conn: audit.append(conn, [event], now))
     raise NotAllowed(problem)
 
 
@@ -127,7 +129,9 @@ async def record_export(svc: Services, actor: Actor, wanted: ExportRange) -> int
     return the seq of that record: the export holds the events up to and including it."""
     await require_look(svc, actor, "audit export download")
     since = audit.format_time(wanted.since) if wanted.since is not None else None
-    async with svc.db.transaction() as conn:
+    now = svc.clock.now()
+
+    async def unit(conn: AsyncConnection) -> int:
         head = await current(conn)
         data = AuditData(seq=head.seq, since=since, of_case=wanted.case)
         event = AuditEvent(
@@ -137,5 +141,7 @@ async def record_export(svc: Services, actor: Actor, wanted: ExportRange) -> int
             platform=actor.platform,
             data=data.to_json() | actor.trace(),
         )
-        await audit.append(conn, [event], svc.clock.now())
-    return head.seq + 1
+        await audit.append(conn, [event], now)
+        return head.seq + 1
+
+    return await svc.db.write(unit)

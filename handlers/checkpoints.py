@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from handlers.context import Actor, Services
 from policy.audit_data import AuditData
@@ -45,7 +46,11 @@ async def send_checkpoint(
     people = auditors(svc)
     if not people:
         return None
-    async with svc.db.transaction() as conn:
+
+    async def unit(conn: AsyncConnection) -> Checkpoint | None:
+        # Replicas run this daily job at once: holding the chain from here to the commit makes
+        # the second one see the first one's checkpoint and send none.
+        await audit.lock_chain(conn)
         if unless_sent_within is not None:
             recent = await conn.scalar(
                 select(audit_events.c.seq)
@@ -72,4 +77,6 @@ async def send_checkpoint(
             [OutgoingMessage(MessageKind.NOTIFY, None, person, text) for person in people],
             now,
         )
-    return checkpoint
+        return checkpoint
+
+    return await svc.db.write(unit)

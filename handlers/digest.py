@@ -23,7 +23,7 @@ from policy.digest_lines import person_digest
 from policy.effects import MessageKind, OutgoingMessage
 from policy.lifecycle import case_ref
 from policy.model import Policy
-from storage import cases, digests, outbox
+from storage import case_state, digests, outbox
 from storage import remediation as items
 
 DAY_RUN = "system:digest"  # the row that says the day's scheduled run is done
@@ -45,16 +45,21 @@ async def send_digests(svc: Services, *, at_once: bool = False, again: bool = Fa
             if DAY_RUN in await digests.got_digest(conn, day):
                 return 0
     waiting = await _waiting(svc, now)
-    queued = 0
-    async with svc.db.transaction() as conn:
+
+    async def unit(conn: AsyncConnection) -> int:
+        # Once per person and day between replicas: INSERT ... ON CONFLICT DO NOTHING on the
+        # (person, day) key (storage.digests); no audit event, so no chain lock.
         if not at_once and not await digests.mark_sent(conn, DAY_RUN, day, now):
             return 0  # another replica ran it meanwhile
+        queued = 0
         for person, lines in waiting.items():
             if lines and await digests.mark_sent(conn, person, day, now, again=again):
                 digest = OutgoingMessage(MessageKind.DIGEST, recipient=person, digest=lines)
                 await outbox.enqueue(conn, [digest], now)
                 queued += 1
-    return queued
+        return queued
+
+    return await svc.db.write(unit)
 
 
 async def _waiting(svc: Services, now: datetime) -> dict[str, tuple[DigestLine, ...]]:
@@ -62,7 +67,7 @@ async def _waiting(svc: Services, now: datetime) -> dict[str, tuple[DigestLine, 
         pending = [
             case
             for case_id in await digests.pending_case_ids(conn)
-            if (case := await cases.load_case(conn, case_id)) is not None
+            if (case := await case_state.load_case(conn, case_id)) is not None
         ]
         open_items = await items.list_items(conn)
     return {
@@ -89,5 +94,9 @@ async def open_card(svc: Services, actor: Actor, kind: str, target: int) -> None
         if not may_view(svc.policy, actor.id, details):
             raise NotFound(f"There is no exception {case_ref(target)} that you can see.")
         message = OutgoingMessage(MessageKind.POST_CARD, case_id=target, recipient=actor.id)
-    async with svc.db.transaction() as conn:
-        await outbox.enqueue(conn, [message], svc.clock.now())
+    now = svc.clock.now()
+
+    async def unit(conn: AsyncConnection) -> None:
+        await outbox.enqueue(conn, [message], now)
+
+    await svc.db.write(unit)

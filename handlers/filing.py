@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from handlers.amending import amend_exception
@@ -30,13 +31,16 @@ from policy.case_flow import case_due_at
 from policy.evaluate import evaluate, request_problems
 from policy.lifecycle import CASE_ENDING, AuditKind
 from policy.model import Evaluation, Outcome, Policy
+from policy.remediation_plan import ItemChange
 from storage import absences, cases
 from storage.aggregates import totals_for
 from storage.audit import canonical_json
 from storage.cases import NewCase
+from storage.database import Unit
 from storage.records import CaseRecord, CaseStatus, StepRecord
 
 REPEAT_WINDOW = timedelta(minutes=2)
+FILING_ATTEMPTS = 3  # a filing that lost a race on a unique key runs again, once is enough
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,30 +67,56 @@ async def file_exception(svc: Services, actor: Actor, cmd: FileException) -> Fil
     evaluation = evaluate(request, policy)
 
     now = svc.clock.now()
-    async with svc.db.transaction() as conn:
-        # Writers are serialized (see storage.database), so this check cannot race.
+
+    async def unit(conn: AsyncConnection) -> FilingResult | CaseRecord:
+        """The new case, or an earlier filing of the same event (a CaseRecord: to amend)."""
         existing = await _earlier_filing(conn, actor, cmd, request_hash, requester.id, now)
         if existing is not None and content_of(existing.request) != content_of(request_data):
             # The source's record of this external id changed: a newer revision amends.
             if not _newer_revision(request.revision, existing.request.get("revision")):
                 raise Conflict(_repost_conflict(existing))
-        elif existing is not None:
+            return existing
+        if existing is not None:
             return FilingResult(existing, created=False)
-        if existing is None:
-            away = await absences.away_now(conn, now)
-            totals = await totals_for(conn, policy, request_data, now)
-            if away or totals:  # the delegates of people away; totals over recent cases
-                evaluation = evaluate(request, policy, away, aggregates_bound(totals))
-            case, first = await _store(
-                conn, policy, actor, cmd, evaluation, request_data, request_hash, now
-            )
-            with working_on(case.id):  # its log lines name the new case
-                await _announce(conn, svc, actor, case, first, evaluation, now, totals)
-                await open_if_due(conn, policy, case, now)  # the code's remediation threshold
-            return FilingResult(case, created=True)
+        chosen = evaluation
+        away = await absences.away_now(conn, now)
+        totals = await totals_for(conn, policy, request_data, now)
+        if away or totals:  # the delegates of people away; totals over recent cases
+            chosen = evaluate(request, policy, away, aggregates_bound(totals))
+        case, first = await _store(
+            conn, policy, actor, cmd, chosen, request_data, request_hash, now
+        )
+        with working_on(case.id):  # its log lines name the new case
+            opened = await open_if_due(conn, policy, case, now)  # the code's remediation item
+            # Last: recording appends to the audit chain, whose lock is held to the commit.
+            await _announce(conn, svc, actor, (case, first, chosen, totals), opened, now)
+        return FilingResult(case, created=True)
+
+    found = await _write_once(svc, unit)
+    if isinstance(found, FilingResult):
+        return found
     # Outside the filing's transaction: the amendment is a unit of work of its own.
-    amended = await amend_exception(svc, actor, existing.id, lambda _stored: request)
+    amended = await amend_exception(svc, actor, found.id, lambda _stored: request)
     return FilingResult(amended.case, created=False, amended=amended.amended)
+
+
+async def _write_once(
+    svc: Services, unit: Unit[FilingResult | CaseRecord]
+) -> FilingResult | CaseRecord:
+    """Run the filing's unit; a duplicate that lost the race is answered with the winner's case.
+
+    Filings run side by side on PostgreSQL, so two deliveries of one event can both find no
+    earlier filing. The unique constraints on (source, external_id) and on the Idempotency-Key
+    decide: the second insert waits for the first to commit, then fails, and this filing rolls
+    back and runs again, where `_earlier_filing` finds the first's case (created=False). A
+    chat double submit has neither key: `cases.lock_repeat_filing` orders those instead.
+    """
+    for _ in range(FILING_ATTEMPTS - 1):
+        try:
+            return await svc.db.write(unit)
+        except IntegrityError:
+            continue
+    return await svc.db.write(unit)
 
 
 def _newer_revision(revision: int | None, stored: object) -> bool:
@@ -127,6 +157,8 @@ async def _earlier_filing(
     if request.source and request.external_id:
         return await cases.find_by_external_id(conn, request.source, request.external_id)
     if actor.is_person and cmd.idempotency_key is None:
+        # No unique key to settle a double submit: repeats of one person's content queue here.
+        await cases.lock_repeat_filing(conn, requester, request_hash)
         return await cases.find_recent_filing(conn, requester, request_hash, now - REPEAT_WINDOW)
     return None
 
@@ -179,19 +211,17 @@ async def _announce(
     conn: AsyncConnection,
     svc: Services,
     actor: Actor,
-    case: CaseRecord,
-    first: StepRecord | None,
-    evaluation: Evaluation,
+    filed: tuple[CaseRecord, StepRecord | None, Evaluation, Mapping[str, Totals]],
+    opened: ItemChange | None,
     now: datetime,
-    totals: Mapping[str, Totals],
 ) -> None:
-    """The audit events, messages and webhooks of a new case."""
+    """The audit events, messages and webhooks of a new case (`filed`: the case, its first
+    step, the evaluation and the totals it saw), then those of the item it opened."""
+    case, first, evaluation, totals = filed
     policy = svc.policy
     draft = Draft(Case(case, (first,) if first else (), ()), policy, now)
-    filed = AuditData(
-        requester=case.requester, request=case.request, request_hash=case.request_hash
-    )
-    draft.event(actor, AuditKind.CASE_FILED, data=filed)
+    data = AuditData(requester=case.requester, request=case.request, request_hash=case.request_hash)
+    draft.event(actor, AuditKind.CASE_FILED, data=data)
     evaluated = evaluation_data(evaluation, recorded(totals))
     draft.event(POLICY, AuditKind.POLICY_EVALUATED, data=evaluated)
     if first is not None:
@@ -207,4 +237,8 @@ async def _announce(
         summary = f"{case.ref} was {status.value} by policy: {reasons}."
     if actor.id != case.requester:
         draft.notify([case.requester], summary)
-    await record(conn, svc, draft.events, draft.messages, now)
+    events, messages = list(draft.events), list(draft.messages)
+    if opened is not None:
+        events += opened.events
+        messages += opened.messages
+    await record(conn, svc, events, messages, now)

@@ -32,7 +32,7 @@ from handlers.commands import (
 )
 from handlers.context import Actor, Services
 from handlers.errors import InvalidRequest, NotAllowed, NotFound
-from handlers.policy_common import PolicyReply, active_stored, record, validated
+from handlers.policy_common import PolicyReply, active_stored, record, validated, write_draft
 from handlers.policy_proposals import decide, propose, rollback
 from handlers.policy_review import chat_backtest, history
 from policy.lifecycle import AuditKind
@@ -105,8 +105,10 @@ async def _active_text(conn: AsyncConnection, policy: Policy) -> str:
 
 async def _edit(svc: Services, actor: Actor, command: PolicyEdit) -> PolicyReply:
     policy = svc.policy
-    async with svc.db.transaction() as conn:
-        draft = await versions.draft_of(conn, actor.id)
+
+    async def unit(conn: AsyncConnection) -> str:
+        # Row-locked: two edits of one draft at once apply one after the other.
+        draft = await versions.draft_of(conn, actor.id, for_update=True)
         base = draft.text if draft is not None else await _active_text(conn, policy)
         data = load_data(base)
         try:
@@ -116,6 +118,9 @@ async def _edit(svc: Services, actor: Actor, command: PolicyEdit) -> PolicyReply
         text = dump(data)
         edited = validated(text, "your draft")
         await versions.save_draft(conn, actor.id, edited.version, text, svc.clock.now())
+        return done
+
+    done = await write_draft(svc, unit)
     return PolicyReply(f"Your draft: {done}. /policy diff shows it, /policy propose sends it.")
 
 
@@ -138,11 +143,14 @@ async def _diff(svc: Services, actor: Actor) -> PolicyReply:
 
 
 async def _discard(svc: Services, actor: Actor) -> PolicyReply:
-    async with svc.db.transaction() as conn:
+    async def unit(conn: AsyncConnection) -> PolicyReply:
         draft = await versions.draft_of(conn, actor.id)
         if draft is None:
             return PolicyReply("You have no draft.")
+        # Compare-and-set on its state: a draft proposed meanwhile stays proposed.
         await versions.set_state(
             conn, draft, VersionState.REJECTED, expected=VersionState.DRAFT, reason="discarded"
         )
-    return PolicyReply(f"Discarded your draft {draft.ref}.")
+        return PolicyReply(f"Discarded your draft {draft.ref}.")
+
+    return await svc.db.write(unit)

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import TypeVar
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from handlers.context import Actor, Services
@@ -18,7 +20,10 @@ from policy.model import Policy
 from policy.names import name_of
 from storage import audit, outbox
 from storage import policy_versions as versions
+from storage.database import Unit
 from storage.policy_versions import StoredPolicy
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +41,9 @@ async def record(
     messages: list[OutgoingMessage] | None = None,
     conn: AsyncConnection | None = None,
 ) -> None:
-    """Append an audit event and enqueue its messages, in `conn`'s transaction or a new one."""
+    """Enqueue the messages and append the audit event, in `conn`'s transaction or a new one.
+    Within a transaction of the caller's, call it last: the append holds the chain lock
+    until the commit (`storage.audit`)."""
     event = AuditEvent(
         actor=actor.id,
         action=kind,
@@ -46,13 +53,25 @@ async def record(
         data=(data or AuditData()).to_json() | actor.trace(),
     )
     now = svc.clock.now()
-    if conn is not None:
-        await audit.append(conn, [event], now)
-        await outbox.enqueue(conn, messages or [], now)
-        return
-    async with svc.db.transaction() as own:
+    queued = list(messages or [])
+
+    async def unit(own: AsyncConnection) -> None:
+        await outbox.enqueue(own, queued, now)
         await audit.append(own, [event], now)
-        await outbox.enqueue(own, messages or [], now)
+
+    if conn is not None:
+        await unit(conn)
+        return
+    await svc.db.write(unit)
+
+
+async def write_draft(svc: Services, unit: Unit[T]) -> T:
+    """Run a unit that saves an admin's draft. The same admin's first draft, started twice at
+    once, is inserted once (`uq_policy_versions_one_draft`); the other is told to try again."""
+    try:
+        return await svc.db.write(unit)
+    except IntegrityError:
+        raise Conflict("Your draft changed while you were editing it; try again.") from None
 
 
 async def active_stored(conn: AsyncConnection, policy: Policy) -> StoredPolicy:

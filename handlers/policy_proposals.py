@@ -22,6 +22,7 @@ from handlers.policy_common import (
     record,
     superseded_update,
     validated,
+    write_draft,
 )
 from handlers.policy_review import PROPOSAL_DAYS, draft_report, summary_lines
 from policy.audit_data import AuditData
@@ -53,10 +54,12 @@ async def propose(svc: Services, actor: Actor, reason: str) -> PolicyReply:
         raise Conflict("There is no other admin to approve a proposal yet.")
     # Replayed outside the transaction (it may take seconds); the draft must not change meanwhile.
     summary = summary_lines(await draft_report(svc, after, PROPOSAL_DAYS), PROPOSAL_DAYS)
-    async with svc.db.transaction() as conn:
+
+    async def unit(conn: AsyncConnection) -> None:
         changes = diff((await active_stored(conn, svc.policy)).text, draft.text)
         current = await versions.draft_of(conn, actor.id)
         same = current is not None and (current.id, current.version) == (draft.id, draft.version)
+        # Compare-and-set on the draft's state: of two proposals of one draft, one goes.
         if not same or not await versions.set_state(
             conn, draft, VersionState.PROPOSED, expected=VersionState.DRAFT, reason=reason
         ):
@@ -78,6 +81,8 @@ async def propose(svc: Services, actor: Actor, reason: str) -> PolicyReply:
             messages=messages,
             conn=conn,
         )
+
+    await svc.db.write(unit)
     names = ", ".join(name_of(svc.policy, a) for a in others)
     return PolicyReply(f"Proposed {draft.ref}; {names} may approve it.")
 
@@ -99,8 +104,13 @@ def _decided(svc: Services, actor: Actor, verb: str, text: str | None) -> str:
 
 
 async def decide(svc: Services, actor: Actor, command: PolicyDecide) -> PolicyReply:
+    """Approve or reject a proposal. Two admins deciding one proposal at once: each decision
+    is compare-and-set on its state (`storage.policy_versions`), so one lands and the other
+    is told it changed; two proposals approved at once: superseding the active version is
+    compare-and-set too, and a unique index allows one active version."""
     before = svc.policy
-    async with svc.db.transaction() as conn:
+
+    async def unit(conn: AsyncConnection) -> PolicyReply | tuple[str | None, Policy, StoredPolicy]:
         stored = await _proposal(conn, command.version_id)
         active = await active_stored(conn, before)
         if not command.approve:
@@ -115,6 +125,12 @@ async def decide(svc: Services, actor: Actor, command: PolicyDecide) -> PolicyRe
             )
         else:
             await _approve(svc, actor, conn, (active, stored, after), command.text)
+        return refusal, after, stored
+
+    outcome = await svc.db.write(unit)
+    if isinstance(outcome, PolicyReply):
+        return outcome
+    refusal, after, stored = outcome
     if refusal is not None:
         raise NotAllowed(refusal)  # after the transaction, so the refusal stays in the log
     svc.policy = after  # in force here now; the other replicas follow within seconds
@@ -160,7 +176,10 @@ async def _approve(
     """Activate the proposal (`change`: the active version, the proposal, its policy)."""
     active, stored, after = change
     if not await versions.activate(conn, stored, actor.id, svc.clock.now()):
-        raise Conflict(f"{stored.ref} changed while you were deciding; try again.")
+        # Decided by someone else, or another version was activated meanwhile.
+        raise Conflict(
+            f"{stored.ref} or the active policy changed while you were deciding; try again."
+        )
     before = svc.policy
     data = AuditData(
         policy_ref=stored.ref,
@@ -191,7 +210,8 @@ async def _approve(
 async def rollback(svc: Services, actor: Actor, command: PolicyRollback) -> PolicyReply:
     if not command.reason.strip():
         raise InvalidRequest([("reason", "say why the policy should go back")])
-    async with svc.db.transaction() as conn:
+
+    async def unit(conn: AsyncConnection) -> StoredPolicy:
         wanted = command.version.upper().removeprefix("POL-").lstrip("0")
         found = [
             v
@@ -206,4 +226,7 @@ async def rollback(svc: Services, actor: Actor, command: PolicyRollback) -> Poli
         old = found[0]
         version = validated(old.text, old.ref).version
         await versions.save_draft(conn, actor.id, version, old.text, svc.clock.now())
+        return old
+
+    old = await write_draft(svc, unit)
     return await propose(svc, actor, f"roll back to {old.ref}: {command.reason}")

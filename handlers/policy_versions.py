@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from handlers.clock import Clock
 from handlers.context import Services
 from handlers.policy_common import superseded_update
@@ -29,6 +32,7 @@ from storage.database import Database
 log = logging.getLogger(__name__)
 
 IMPORTER = Actor.system("policy-file")
+IMPORT_ATTEMPTS = 3  # a lost race reads again and finds the winner's import
 
 
 def stored_source(stored: versions.StoredPolicy) -> str:
@@ -36,24 +40,46 @@ def stored_source(stored: versions.StoredPolicy) -> str:
     return f"{stored.source} ({stored.ref}, version {stored.version[:12]})"
 
 
+class _LostRace(Exception):
+    """Another activation (a replica starting, an approval) came first; read again."""
+
+
 async def bootstrap(db: Database, file_policy: Policy, file_text: str, clock: Clock) -> Policy:
     """The policy to run: the file's, imported if it changed since it was last imported;
-    else the active version in the database."""
+    else the active version in the database.
+
+    Replicas starting together may import at once: one activation wins (compare-and-set and
+    a unique index, `storage.policy_versions`), the others roll back and read again, finding
+    the file imported."""
+    for _ in range(IMPORT_ATTEMPTS - 1):
+        try:
+            return await _bootstrap(db, file_policy, file_text, clock)
+        except (_LostRace, IntegrityError):
+            continue
+    return await _bootstrap(db, file_policy, file_text, clock)
+
+
+async def _bootstrap(db: Database, file_policy: Policy, file_text: str, clock: Clock) -> Policy:
     now = clock.now()
-    async with db.transaction() as conn:
-        last = await versions.last_imported(conn, file_policy.source)
+
+    async def unit(conn: AsyncConnection) -> tuple[bool, versions.StoredPolicy | None]:
+        """(imported now?, the version in force); None: the file's, imported before."""
+        # The active version first: an import committed since then is seen by the next read,
+        # and activating supersedes `current` by compare-and-set, so a replica that read
+        # before another's import loses (and reads again) instead of importing twice.
         current = await versions.active(conn)
+        last = await versions.last_imported(conn, file_policy.source)
         if current is not None and last is not None and last.version == file_policy.version:
             if current.version == file_policy.version:
-                return file_policy
+                return False, None
             log.info(
                 "policy: %s is unchanged since it was imported; %s (from %s) stands",
                 file_policy.source,
                 current.ref,
                 current.origin,
             )
-            return parse_policy(current.text, stored_source(current))
-        stored, before = await versions.activate_new(
+            return False, current
+        activated = await versions.activate_new(
             conn,
             version=file_policy.version,
             text=file_text,
@@ -61,7 +87,11 @@ async def bootstrap(db: Database, file_policy: Policy, file_text: str, clock: Cl
             source=file_policy.source,
             created_by=IMPORTER.id,
             now=now,
+            current=current,
         )
+        if activated is None:
+            raise _LostRace
+        stored, before = activated
         data = AuditData(
             version=stored.version,
             superseded=before.version if before else None,
@@ -74,7 +104,6 @@ async def bootstrap(db: Database, file_policy: Policy, file_text: str, clock: Cl
             platform=IMPORTER.platform,
             data=data.to_json(),
         )
-        await audit.append(conn, [event], now)
         text = _imported_text(file_policy, stored, before)
         messages = [
             OutgoingMessage(MessageKind.NOTIFY, None, person, text)
@@ -82,6 +111,14 @@ async def bootstrap(db: Database, file_policy: Policy, file_text: str, clock: Cl
         ]
         messages += superseded_update(file_policy, before, stored.ref)
         await outbox.enqueue(conn, messages, now)
+        await audit.append(conn, [event], now)  # last: it holds the chain until the commit
+        return True, stored
+
+    imported, stored = await db.write(unit)
+    if stored is None:
+        return file_policy
+    if not imported:
+        return parse_policy(stored.text, stored_source(stored))
     log.info(
         "policy: imported %s as %s (version %s)",
         file_policy.source,

@@ -12,7 +12,7 @@ from policy.audit_data import AuditData
 from policy.case import Case
 from policy.lifecycle import AuditKind
 from policy.model import Policy
-from storage import audit, case_list, cases
+from storage import audit, case_list, case_state, cases
 from storage.audit import AuditRecord
 from storage.case_list import CaseFilter, Position
 from storage.records import CaseRecord, CaseStatus, DecisionRecord, StepRecord, case_ref
@@ -44,13 +44,12 @@ class CaseDetails:
 
 
 async def case_details(svc: Services, case_id: int) -> CaseDetails:
-    async with svc.db.reading() as conn:
-        return await case_details_in(conn, case_id)
+    return await svc.db.read(lambda conn: case_details_in(conn, case_id))
 
 
 async def case_details_in(conn: AsyncConnection, case_id: int) -> CaseDetails:
     """The case as `conn` sees it: in a write transaction, with what it wrote so far."""
-    case = await cases.load_case(conn, case_id)
+    case = await case_state.load_case(conn, case_id)
     if case is None:
         raise NotFound(f"There is no exception {case_ref(case_id)}.")
     history = await audit.events_for_case(conn, case.ref)
@@ -88,7 +87,7 @@ async def case_page(
         positions = await case_list.page(conn, filters, after, limit + 1)
         page = []
         for position in positions[:limit]:
-            case = await cases.load_case(conn, position.id)
+            case = await case_state.load_case(conn, position.id)
             if case is not None:
                 page.append(CaseDetails(case, await audit.events_for_case(conn, case.ref)))
     return page, positions[limit - 1] if len(positions) > limit else None

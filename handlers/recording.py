@@ -5,6 +5,10 @@ transaction of the change, so none is lost and none goes out for a change that r
 A webhook's body is the case document as the API would return it at this moment, taken on
 the same connection after the events are appended: one snapshot per case, then one message
 per webhook type, in the order of the events.
+
+Call `record` last in a unit: appending takes the audit chain's lock (`storage.audit`), held
+to the commit, so the chat messages are queued first and only what needs the appended events
+(the webhooks' case documents) comes after.
 """
 
 from __future__ import annotations
@@ -32,8 +36,8 @@ async def record(
     messages: Sequence[OutgoingMessage],
     now: datetime,
 ) -> None:
-    await audit.append(conn, list(events), now)
     await outbox.enqueue(conn, list(messages), now)
+    await audit.append(conn, list(events), now)
     await webhooks.enqueue(conn, await _webhooks(conn, svc, events, now), now)
 
 

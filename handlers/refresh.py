@@ -12,7 +12,5 @@ from storage.outbox import MessageKind, OutgoingMessage
 
 
 async def refresh_cards(svc: Services, case_id: int) -> None:
-    async with svc.db.transaction() as conn:
-        await outbox.enqueue(
-            conn, [OutgoingMessage(MessageKind.UPDATE_CARDS, case_id=case_id)], svc.clock.now()
-        )
+    messages, now = [OutgoingMessage(MessageKind.UPDATE_CARDS, case_id=case_id)], svc.clock.now()
+    await svc.db.write(lambda conn: outbox.enqueue(conn, messages, now))

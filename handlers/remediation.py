@@ -2,8 +2,9 @@
 shown, acknowledged and closed by their owner (or the owner's manager, or an admin).
 
 `open_if_due` runs inside the filing's transaction, so the item, its audit event and its card
-commit with the case or not at all. Every other change is a transaction of its own that saves
-the item by compare-and-set; a refusal is recorded in the audit log, then refused.
+commit with the case or not at all (the filing records the event and the card, last). Every
+other change is a transaction of its own that saves the item by compare-and-set; a refusal
+is recorded in the audit log, then refused.
 """
 
 from __future__ import annotations
@@ -74,9 +75,10 @@ class RemediationResult:
 
 async def open_if_due(
     conn: AsyncConnection, policy: Policy, case: CaseRecord, now: datetime
-) -> RemediationItem | None:
+) -> ItemChange | None:
     """Open the code's item if this filing is the threshold's case (in the filing's own
-    transaction); None when nothing opens."""
+    transaction); the opening's events and messages are the caller's to record. None when
+    nothing opens, or when a filing beside this one opened the item first."""
     rule = remediation_for(policy, case.code)
     entry = policy.taxonomy.get(case.code)
     if rule is None or entry is None or entry.owner is None:
@@ -105,14 +107,15 @@ async def open_if_due(
         next_action_at=schedule.next_action_at,
         evidence=evidence_of(counted, entry.playbook),
     )
+    # Filings run side by side: `open_exists` above only saves work, the unique index on an
+    # open item's code and key decides (`storage.remediation.insert_item`).
     item = await items.insert_item(conn, new)
-    await _write(conn, opened_change(policy, item), now)
-    return item
+    return None if item is None else opened_change(policy, item)
 
 
 async def _write(conn: AsyncConnection, change: ItemChange, now: datetime) -> None:
-    await audit.append(conn, list(change.events), now)
     await outbox.enqueue(conn, list(change.messages), now)
+    await audit.append(conn, list(change.events), now)  # last: it holds the chain to the commit
 
 
 def may_view(policy: Policy, item: RemediationItem, person: str) -> bool:
@@ -187,7 +190,9 @@ async def _attempt(
     make: Callable[[RemediationItem, datetime], ItemChange],
 ) -> RemediationItem:
     now = svc.clock.now()
-    async with svc.db.transaction() as conn:
+
+    async def unit(conn: AsyncConnection) -> RemediationItem | str:
+        """The item as changed, or why this actor may not (the refusal is recorded)."""
         item = await items.get_item(conn, item_id)
         if item is None:
             raise NotFound(f"There is no remediation item {item_ref(item_id)}.")
@@ -196,9 +201,15 @@ async def _attempt(
             if item.status is ItemStatus.CLOSED:
                 raise Conflict(f"{item.ref} is already closed.")
             change = make(item, now)
+            # Compare-and-set on the item's version: the loser rolls back and retries.
             if not await items.save_item(conn, item, change.item):
                 raise _LostRace
             await _write(conn, change, now)
             return change.item
         await audit.append(conn, [refusal(item, actor, attempted, refused)], now)
-    raise NotAllowed(refused)
+        return refused
+
+    outcome = await svc.db.write(unit)
+    if isinstance(outcome, str):
+        raise NotAllowed(outcome)  # after the commit, so the refusal stays in the log
+    return outcome

@@ -12,6 +12,8 @@ import dataclasses
 import logging
 from datetime import timedelta
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from handlers.context import Services
 from policy.remediation import ItemStatus, remediation_for
 from policy.remediation_plan import ItemChange, due
@@ -29,8 +31,13 @@ async def sweep_remediation(
 ) -> int:
     """Claim up to `limit` due items for `owner` and handle each; how many were reminded or
     escalated."""
-    async with svc.db.transaction() as conn:
-        claimed = await items.claim_due(conn, svc.clock.now(), owner, lease, limit)
+    now = svc.clock.now()
+
+    async def claim(conn: AsyncConnection) -> list[int]:
+        # Row locks (FOR UPDATE SKIP LOCKED): no audit event, so no chain lock either.
+        return await items.claim_due(conn, now, owner, lease, limit)
+
+    claimed = await svc.db.write(claim)
     acted = 0
     for item_id in claimed:
         try:
@@ -42,7 +49,8 @@ async def sweep_remediation(
 
 async def _process(svc: Services, owner: str, item_id: int) -> int:
     now = svc.clock.now()
-    async with svc.db.transaction() as conn:
+
+    async def unit(conn: AsyncConnection) -> int:
         if not await items.holds_claim(conn, item_id, owner, now):
             return 0  # the lease ran out and another sweeper took it over
         item = await items.get_item(conn, item_id)
@@ -62,9 +70,13 @@ async def _process(svc: Services, owner: str, item_id: int) -> int:
             if rule is None
             else due(svc.policy, rule, item, now)
         )
+        # Compare-and-set on the item's version: what makes one reminder of two sweepers land
+        # (a claim whose lease ran out mid-item included).
         if not await items.save_item(conn, item, change.item):
             await items.release(conn, item_id, owner)
             return 0
-        await audit.append(conn, list(change.events), now)
         await outbox.enqueue(conn, list(change.messages), now)
-    return 1 if change.events else 0
+        await audit.append(conn, list(change.events), now)  # last: the chain's lock
+        return 1 if change.events else 0
+
+    return await svc.db.write(unit)

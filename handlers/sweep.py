@@ -16,12 +16,15 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from handlers.context import Services
 from handlers.digest import digested_today
 from handlers.recording import record
+from policy.case_draft import Change
 from policy.case_overdue import overdue as overdue_change
 from policy.lifecycle import AuditKind, StepStatus
-from storage import absences, cases, overdue
+from storage import absences, case_state, overdue
 from storage.overdue import ClaimedStep
 
 log = logging.getLogger(__name__)
@@ -56,8 +59,10 @@ async def sweep(
     limit: int = DEFAULT_LIMIT,
 ) -> SweepReport:
     """Claim up to `limit` due steps for `owner` and handle each; say what was done."""
-    async with svc.db.transaction() as conn:
-        claimed = await overdue.claim_due_steps(conn, svc.clock.now(), owner, lease, limit)
+    now = svc.clock.now()
+    claimed = await svc.db.write(
+        lambda conn: overdue.claim_due_steps(conn, now, owner, lease, limit)
+    )
     outcomes: Counter[Outcome] = Counter()
     for item in claimed:
         try:
@@ -88,10 +93,11 @@ async def process_claim(svc: Services, owner: str, claimed: ClaimedStep) -> Outc
     A sweeper that stalled past its lease finds its claim taken over and does nothing.
     """
     now = svc.clock.now()
-    async with svc.db.transaction() as conn:
+
+    async def unit(conn: AsyncConnection) -> Change | None:
         if not await overdue.holds_claim(conn, claimed.step_id, owner, now):
-            return Outcome.SKIPPED  # the lease ran out and another sweeper took it over
-        case = await cases.load_case(conn, claimed.case_id)
+            return None  # the lease ran out and another sweeper took it over
+        case = await case_state.load_case(conn, claimed.case_id)
         step = case.step(claimed.step_id) if case is not None else None
         due = (
             case is not None
@@ -103,18 +109,23 @@ async def process_claim(svc: Services, owner: str, claimed: ClaimedStep) -> Outc
         )
         if case is None or step is None or not due:
             await overdue.release(conn, claimed.step_id, owner)
-            return Outcome.SKIPPED
+            return None
         away = await absences.away_now(conn, now)
         digested = await digested_today(conn, svc.policy, now)  # their reminder waits
         change = overdue_change(svc.policy, case, step, now, away, digested)
-        if not await cases.save_case(conn, case, change.case):
+        if not await case_state.save_case(conn, case, change.case):
             await overdue.release(conn, claimed.step_id, owner)
-            return Outcome.SKIPPED
+            return None
         await overdue.release(conn, claimed.step_id, owner)
         await record(conn, svc, change.events, change.messages, now)
+        return change
+
+    change = await svc.db.write(unit)
+    if change is None:
+        return Outcome.SKIPPED
     kinds = {event.action for event in change.events}
     for kind, outcome in _OUTCOME_OF:
         if kind in kinds:
             return Outcome(outcome)
-    after = change.case.step(step.id)
+    after = change.case.step(claimed.step_id)
     return Outcome.WAITED if after is not None and after.next_action_at else Outcome.SKIPPED

@@ -21,7 +21,7 @@ from policy.case_changes import refusal
 from policy.case_draft import Change
 from policy.effects import AuditEvent, OutgoingMessage
 from policy.lifecycle import Action, AuditKind, case_ref
-from storage import absences, cases
+from storage import absences, case_state
 
 MAX_ATTEMPTS = 5  # compare-and-set retries before telling the user to try again
 
@@ -42,7 +42,7 @@ async def change_case(
     svc: Services, case_id: int, make: MakeChange, then: FollowUp | None = None
 ) -> Change:
     """Apply `make` to the case as stored now. Two changes made at once from the same state
-    cannot both land: `storage.cases.save_case` compares and sets the case's version, and the
+    cannot both land: `storage.case_state.save_case` compares and sets the case's version, and the
     loser is retried on fresh state (where the model then answers, say, "already decided")."""
     for _ in range(MAX_ATTEMPTS):
         try:
@@ -58,12 +58,13 @@ async def change_case(
 
 async def _attempt(svc: Services, case_id: int, make: MakeChange, then: FollowUp | None) -> Change:
     now = svc.clock.now()
-    async with svc.db.transaction() as conn:
-        case = await cases.load_case(conn, case_id)
+
+    async def unit(conn: AsyncConnection) -> Change:
+        case = await case_state.load_case(conn, case_id)
         if case is None:
             raise NotFound(f"There is no exception {case_ref(case_id)}.")
         change = make(case, await absences.away_now(conn, now))
-        if not await cases.save_case(conn, case, change.case):
+        if not await case_state.save_case(conn, case, change.case):
             raise _LostRace
         events, messages = list(change.events), list(change.messages)
         if then is not None:
@@ -72,6 +73,8 @@ async def _attempt(svc: Services, case_id: int, make: MakeChange, then: FollowUp
             messages += more_messages
         await record(conn, svc, events, messages, now)
         return change
+
+    return await svc.db.write(unit)
 
 
 def guard(

@@ -51,25 +51,19 @@ class Aggregate:
     match: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class RelatedCase:
-    id: int
-    amount: float
+# The related cases an evaluation names (the newest ones); count and amount cover them all,
+# so a supplier with thousands of cases in the window costs each filing the same.
+NAMED_CASES = 20
 
 
 @dataclass(frozen=True, slots=True)
 class Totals:
-    """One aggregate's value for one request: the related cases and their sum."""
+    """One aggregate's value for one request: how many related cases, their sum, and the ids
+    of the newest `NAMED_CASES` of them (ascending)."""
 
-    cases: tuple[RelatedCase, ...]
-
-    @property
-    def amount(self) -> float:
-        return float(sum(case.amount for case in self.cases))
-
-    @property
-    def count(self) -> int:
-        return len(self.cases)
+    count: int
+    amount: float
+    cases: tuple[int, ...] = ()
 
     def bound(self) -> dict[str, Any]:
         """As a condition sees it."""
@@ -97,12 +91,9 @@ def bound(totals: Mapping[str, Totals]) -> dict[str, dict[str, Any]]:
 
 
 def recorded(totals: Mapping[str, Totals]) -> dict[str, dict[str, Any]]:
-    """The totals as the evaluation's audit event keeps them: with the related case ids, so
-    the card can list them and an auditor see what the rule saw."""
-    return {
-        name: {**value.bound(), "cases": [case.id for case in value.cases]}
-        for name, value in totals.items()
-    }
+    """The totals as the evaluation's audit event keeps them: with the newest related case
+    ids, so the card can list them and an auditor see what the rule saw."""
+    return {name: {**value.bound(), "cases": list(value.cases)} for name, value in totals.items()}
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,15 @@
 
 An absence is active from when it is set until its `until`, or until it is ended early
 (`/approvals back`). Setting a new one ends the one before, so a person has at most one.
+
+Writers run side by side on PostgreSQL, and what an absence guards is spread over rows that
+may not exist yet (the person's absence, the delegate's, the steps filed meanwhile), so no
+row lock or unique key covers it. A lock of the absences' own does: changing absences takes
+it exclusively (`lock_for_change`), and reading who is away in a write transaction
+(`away_now`) takes it shared. So two people cannot each name the other while both go away,
+and a filing routing to someone going away commits before their steps are handed over (and
+is handed over with them) or routes to their delegate. Shared holders never wait for each
+other; absences are rare. Always taken before the audit chain's lock, never after.
 """
 
 from __future__ import annotations
@@ -10,9 +19,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from storage.db import WRITE_OPTION
 from storage.tables import absences
 
 
@@ -39,12 +49,31 @@ def _absence(row: Any) -> Absence:
     )
 
 
+ABSENCES_LOCK = 0x61776179  # pg_advisory_xact_lock key of the absences
+_LOCK_SHARED = text("SELECT pg_advisory_xact_lock_shared(:key)").bindparams(key=ABSENCES_LOCK)
+_LOCK_ALONE = text("SELECT pg_advisory_xact_lock(:key)").bindparams(key=ABSENCES_LOCK)
+
+
+async def lock_for_change(conn: AsyncConnection) -> None:
+    """Hold the absences alone until this transaction ends (PostgreSQL; SQLite has one writer)."""
+    if conn.dialect.name == "postgresql":
+        await conn.execute(_LOCK_ALONE)
+
+
 def _active(now: datetime) -> Any:
     return (absences.c.ended_at.is_(None)) & (absences.c.until > now)
 
 
+def _writing(conn: AsyncConnection) -> bool:
+    sync = conn.sync_connection
+    return sync is not None and bool(sync.get_execution_options().get(WRITE_OPTION))
+
+
 async def away_now(conn: AsyncConnection, now: datetime) -> dict[str, str]:
-    """Everyone away at `now`, with the delegate who takes their approvals."""
+    """Everyone away at `now`, with the delegate who takes their approvals. In a write
+    transaction on PostgreSQL it holds the absences shared until the commit (see above)."""
+    if conn.dialect.name == "postgresql" and _writing(conn):
+        await conn.execute(_LOCK_SHARED)
     rows = await conn.execute(
         select(absences.c.person, absences.c.delegate).where(_active(now)).order_by(absences.c.id)
     )

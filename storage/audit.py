@@ -11,8 +11,12 @@ head rewritten to match, or the whole log deleted; a chain with nothing outside 
 notice. That takes a checkpoint kept outside the database (`storage.audit_checkpoint`).
 Whether the cases still hold what was filed is `storage.audit_content`.
 
-Appends must be serialized. The unit of work guarantees it: SQLite transactions begin
-IMMEDIATE, and PostgreSQL write transactions take `CHAIN_LOCK` (an advisory lock) first.
+Appends must be serialized, and only appends are: on PostgreSQL `append` takes `CHAIN_LOCK`
+(an advisory lock, held until the transaction ends) right before it reads the head, in the
+server (`storage.audit_server`), so writers run their own work side by side and queue only for
+reading the head, inserting the events, moving the head and committing. That is why every
+unit appends its events last. A transaction that appends nothing takes no lock. SQLite needs
+none: it has one writer at a time (BEGIN IMMEDIATE).
 """
 
 from __future__ import annotations
@@ -24,14 +28,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from policy.effects import AuditEvent as AuditEvent
 from storage.tables import audit_events, audit_head
 
 GENESIS_HASH = "0" * 64
-CHAIN_LOCK = 0x61756469  # pg_advisory_xact_lock key shared by every writer
+CHAIN_LOCK = 0x61756469  # pg_advisory_xact_lock key shared by every appender
+_LOCK_CHAIN = text("SELECT pg_advisory_xact_lock(:key)").bindparams(key=CHAIN_LOCK)
 # conn.info key: the events a write transaction appended, handed on when it commits.
 APPENDED = "approvals.appended"
 
@@ -108,31 +113,38 @@ def row_hash(prev_hash: str, row: Mapping[Any, Any]) -> str:
     )
 
 
+async def lock_chain(conn: AsyncConnection) -> None:
+    """Hold the chain until this transaction ends: no other appender reads the head meanwhile.
+
+    Taking it again in the same transaction is free (PostgreSQL counts it); on SQLite the
+    writer already holds the database's one write lock.
+    """
+    if conn.dialect.name == "postgresql":
+        await conn.execute(_LOCK_CHAIN)
+
+
 async def append(conn: AsyncConnection, events: list[AuditEvent], at: datetime) -> None:
-    """Append events in order, chained after the current head. Caller holds the chain lock."""
+    """Append events in order, chained after the current head, under the chain lock. Call it
+    last in the transaction: the lock is held from here to the commit."""
     if not events:
-        return
+        return  # nothing to chain, so no lock either
     if (appended := conn.info.get(APPENDED)) is not None:
         appended.extend(events)  # for Database's commit listener (storage.database)
+    if conn.dialect.name == "postgresql":
+        # In the server, lock included: no client round trip while the lock is held but the
+        # commit (storage.audit_server). Imported here: that module imports this one.
+        from storage import audit_server
+
+        await audit_server.append(conn, events, at)
+        return
+    await lock_chain(conn)  # SQLite: nothing to take, its writer is the only one
     head = (await conn.execute(select(audit_head.c.seq, audit_head.c.hash))).first()
     seq, prev = (head.seq, head.hash) if head else (0, GENESIS_HASH)
     rows = []
     for event in events:
         seq += 1
-        row: dict[str, Any] = {
-            "seq": seq,
-            "at": at,
-            "actor": event.actor,
-            "action": str(event.action),
-            "case_ref": event.case_ref,
-            "step_id": event.step_id,
-            "rationale": event.rationale,
-            "policy_version": event.policy_version,
-            "platform": event.platform,
-            "data": canonical_json(dict(event.data)),
-            "prev_hash": prev,
-        }
-        row["hash"] = prev = row_hash(prev, row)
+        row = chained_row(seq, prev, event, at)
+        prev = row["hash"]
         rows.append(row)
     await conn.execute(insert(audit_events), rows)
     if head is None:
@@ -141,6 +153,25 @@ async def append(conn: AsyncConnection, events: list[AuditEvent], at: datetime) 
         await conn.execute(
             update(audit_head).where(audit_head.c.id == 1).values(seq=seq, hash=prev)
         )
+
+
+def chained_row(seq: int, prev: str, event: AuditEvent, at: datetime) -> dict[str, Any]:
+    """The audit_events row of `event` as number `seq` after `prev`, its hash included."""
+    row: dict[str, Any] = {
+        "seq": seq,
+        "at": at,
+        "actor": event.actor,
+        "action": str(event.action),
+        "case_ref": event.case_ref,
+        "step_id": event.step_id,
+        "rationale": event.rationale,
+        "policy_version": event.policy_version,
+        "platform": event.platform,
+        "data": canonical_json(dict(event.data)),
+        "prev_hash": prev,
+    }
+    row["hash"] = row_hash(prev, row)
+    return row
 
 
 def _record(row: Any) -> AuditRecord:
@@ -216,28 +247,11 @@ class VerifyResult:
         return self.broken_seq is None and self.problem is None
 
 
-async def verify(conn: AsyncConnection, batch: int = 5000) -> VerifyResult:
-    """Recompute the chain from the first event; name the first event that does not fit."""
-    prev = GENESIS_HASH
-    expected_seq = 1
-    count = 0
-    query = select(audit_events).order_by(audit_events.c.seq).execution_options(yield_per=batch)
-    result = await conn.stream(query)
-    async for row in result:
-        if row.seq != expected_seq:
-            return VerifyResult(count, row.seq, f"expected event {expected_seq}, found {row.seq}")
-        if row.prev_hash != prev:
-            return VerifyResult(count, row.seq, "its prev_hash does not match the event before")
-        digest = row_hash(prev, row._mapping)
-        if digest != row.hash:
-            return VerifyResult(count, row.seq, "its content does not match its hash")
-        prev = digest
-        expected_seq += 1
-        count += 1
-    head = (await conn.execute(select(audit_head.c.seq, audit_head.c.hash))).first()
-    head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS_HASH)
-    if (head_seq, head_hash) != (count, prev):
-        return VerifyResult(
-            count, None, f"the chain head says {head_seq} events but {count} were found"
-        )
-    return VerifyResult(count)
+async def verify(conn: AsyncConnection, batch: int | None = None) -> VerifyResult:
+    """Recompute the chain from the first event; name the first event that does not fit.
+
+    The work is in `storage.audit_verify` (imported here, not at the top: it imports this
+    module)."""
+    from storage import audit_verify
+
+    return await audit_verify.verify(conn, batch or audit_verify.BATCH)

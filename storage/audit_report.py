@@ -7,11 +7,15 @@ checkpoint file it is given; chat has no file, so it checks the newest checkpoin
 itself records (`audit.checkpoint`). That one is no witness from outside, but it does catch a
 chain re-hashed from an edited event onwards: the recorded checkpoint still names the old
 hash of its event.
+
+The events are read once: the content check takes the `case.filed` events it needs from the
+chain's pass (after they verified) instead of scanning the log again.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -19,10 +23,17 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from policy.audit_data import AuditData
 from policy.lifecycle import AuditKind
-from storage import audit
+from storage import audit, audit_verify
 from storage.audit_checkpoint import Checkpoint, current, verify_checkpoint
-from storage.audit_content import ContentReport, verify_contents
+from storage.audit_content import ContentReport, recorded_contents, verify_contents
+from storage.driver_rows import Row
 from storage.tables import audit_events
+
+# Where verify's rows hold what the content check needs of each `case.filed` event.
+SEQ, ACTION, CASE, DATA = (
+    audit_verify.COLUMNS.index(c) for c in ("seq", "action", "case_ref", "data")
+)
+FILED = AuditKind.CASE_FILED.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,11 +73,16 @@ async def recorded_checkpoint(conn: AsyncConnection) -> Checkpoint | None:
 
 async def check_log(conn: AsyncConnection, checkpoint: Checkpoint | None) -> LogReport:
     """Verify chain, contents and `checkpoint` (if given) in one snapshot `conn`."""
-    chain = await audit.verify(conn)
+    filed: list[Row] = []
+
+    def keep_filed(rows: Sequence[Row]) -> None:  # verify reads them anyway: no second scan
+        filed.extend([(r[SEQ], r[CASE], r[DATA]) for r in rows if r[ACTION] == FILED])
+
+    chain = await audit_verify.verify(conn, verified=keep_filed)
     head = await current(conn)
     if not chain.ok:
         return LogReport(chain, head)
-    contents = await verify_contents(conn)
+    contents = await verify_contents(conn, recorded_contents(filed))
     if not contents.ok or checkpoint is None:
         return LogReport(chain, head, contents)
     problem = await verify_checkpoint(conn, checkpoint)

@@ -1,11 +1,8 @@
-"""Reading and writing cases, their steps, assignments and decisions.
+"""Reading and writing cases, their steps, assignments and decisions, row by row.
 
-`load_case` reads one case whole (the `policy.case.Case` aggregate) and `save_case` writes
-what a transition changed. The save is compare-and-set on the case's `version`: the update
-names the version it read, and a zero row count means someone else changed the case first;
-the caller rolls back and tries again on fresh state. That compare-and-set is what makes two
-simultaneous presses safe wherever writers run at once; the unique (step, person) of
-`decisions` backs it up, so one person can never vote twice on a step.
+The case as one whole (`policy.case.Case`), loaded and saved by compare-and-set on its
+version, is storage.case_state. `update_case` is that compare-and-set: the update names the
+version it read, and a zero row count means someone else changed the case first.
 """
 
 from __future__ import annotations
@@ -16,10 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from policy.case import Case
 from storage.records import (
     Action,
     CaseRecord,
@@ -185,6 +181,20 @@ async def get_case(conn: AsyncConnection, case_id: int) -> CaseRecord | None:
 async def find_by_idempotency_key(conn: AsyncConnection, key: str) -> CaseRecord | None:
     row = (await conn.execute(select(cases).where(cases.c.idempotency_key == key))).first()
     return case_record(row) if row else None
+
+
+# Namespace of the per-person advisory locks of chat filings (`lock_repeat_filing`).
+_REPEAT_LOCKS = 0x72657074
+_LOCK_REPEAT = text("SELECT pg_advisory_xact_lock(:space, hashtext(:key))")
+
+
+async def lock_repeat_filing(conn: AsyncConnection, requester: str, request_hash: str) -> None:
+    """Queue the filings of one person's same content until this transaction ends, so a
+    double submit from chat (no Idempotency-Key, no external id: no unique key to settle it)
+    finds the first one's case. On PostgreSQL an advisory lock on the content's key, which
+    other filings do not share; SQLite has one writer at a time anyway."""
+    if conn.dialect.name == "postgresql":
+        await conn.execute(_LOCK_REPEAT, {"space": _REPEAT_LOCKS, "key": requester + request_hash})
 
 
 async def find_recent_filing(
@@ -370,103 +380,3 @@ async def cases_requested_by(
 async def count_by_status(conn: AsyncConnection) -> dict[str, int]:
     rows = await conn.execute(select(cases.c.status, func.count()).group_by(cases.c.status))
     return {row[0]: int(row[1]) for row in rows}
-
-
-# --- the aggregate -------------------------------------------------------------------------
-
-
-async def load_case(conn: AsyncConnection, case_id: int) -> Case | None:
-    """One case with its steps and votes, or None."""
-    record = await get_case(conn, case_id)
-    if record is None:
-        return None
-    return Case(
-        record,
-        tuple(await steps_for_case(conn, case_id)),
-        tuple(await decisions_for_case(conn, case_id)),
-    )
-
-
-_CASE_FIELDS = (
-    "status",
-    "closed_at",
-    "updated_at",
-    "due_at",
-    # An amendment replaces the request and what policy made of it.
-    "code",
-    "title",
-    "requester",
-    "amount",
-    "currency",
-    "request",
-    "request_hash",
-    "outcome",
-    "rules",
-    "skipped_rules",
-    "flags",
-    "rationale_required",
-    "policy_version",
-    "basis",
-)
-_STEP_FIELDS = (
-    "status",
-    "required",
-    "opened_at",
-    "due_at",
-    "closed_at",
-    "policy_version",
-    "next_action_at",
-    "reminders_sent",
-    "escalated_at",
-    "timeout_level",
-    "clock_started_at",
-)
-
-
-def _column_value(value: Any) -> Any:
-    return value.value if isinstance(value, StepStatus | CaseStatus) else value
-
-
-async def save_case(conn: AsyncConnection, before: Case, after: Case) -> bool:
-    """Write what changed from `before` to `after`; False (nothing written that counts:
-    the caller rolls back) if the case is no longer at the version `before` read."""
-    if after == before:
-        return True
-    changed = {
-        name: _column_value(getattr(after.record, name))
-        for name in _CASE_FIELDS
-        if getattr(after.record, name) != getattr(before.record, name)
-    }
-    if not await update_case(conn, before.record, **changed):
-        return False
-    old_steps = {s.id: s for s in before.steps}
-    for step in after.steps:
-        old = old_steps[step.id]
-        if step == old:
-            continue
-        values = {
-            name: _column_value(getattr(step, name))
-            for name in _STEP_FIELDS
-            if getattr(step, name) != getattr(old, name)
-        }
-        if step.former_approvers != old.former_approvers:
-            values["former_approvers"] = list(step.former_approvers)
-        await conn.execute(
-            update(steps).where(steps.c.id == step.id).values(version=step.version, **values)
-        )
-        if step.approvers != old.approvers:
-            await replace_assignments(conn, step, step.approvers)
-    for vote in after.votes:
-        if vote.id == 0:
-            step = next(s for s in after.steps if s.id == vote.step_id)
-            await insert_decision(
-                conn,
-                step=step,
-                person=vote.person,
-                on_behalf_of=vote.on_behalf_of,
-                action=vote.action,
-                rationale=vote.rationale,
-                platform=vote.platform,
-                now=vote.at,
-            )
-    return True

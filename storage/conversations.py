@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.tables import teams_conversations
+from storage.upserts import insert_or_update
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,13 +45,8 @@ async def remember(conn: AsyncConnection, ref: ConversationRef, now: datetime) -
         "tenant_id": ref.tenant_id,
         "updated_at": now,
     }
-    changed = await conn.execute(
-        update(teams_conversations)
-        .where(teams_conversations.c.user_id == ref.user_id)
-        .values(**values)
-    )
-    if changed.rowcount == 0:
-        await conn.execute(insert(teams_conversations).values(user_id=ref.user_id, **values))
+    # An upsert: two messages from a new user reaching two replicas at once both store it.
+    await insert_or_update(conn, teams_conversations, {"user_id": ref.user_id}, values)
 
 
 async def for_person(conn: AsyncConnection, person: str) -> ConversationRef | None:

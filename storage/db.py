@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -49,7 +49,13 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         return create_async_engine(url, echo=echo, pool_pre_ping=True)
 
     engine = create_async_engine(url, echo=echo)
-    sync_engine = engine.sync_engine
+    sqlite_settings(engine.sync_engine)
+    return engine
+
+
+def sqlite_settings(sync_engine: Engine, *, all_write: bool = False) -> None:
+    """The connection settings every SQLite engine here uses (see `create_engine`);
+    `all_write` begins every transaction IMMEDIATE (the writer thread's engine)."""
 
     @event.listens_for(sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -64,7 +70,5 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
 
     @event.listens_for(sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        writing = connection.get_execution_options().get(WRITE_OPTION, False)
+        writing = all_write or connection.get_execution_options().get(WRITE_OPTION, False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
-
-    return engine

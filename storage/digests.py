@@ -1,18 +1,20 @@
 """Which people got which day's digest: one row per person and local business day.
 
-Writers are serialized (`storage.database`), so "not sent yet, mark it" in one write
-transaction cannot race; the primary key (person, day) backs that up.
+Replicas write side by side, so "not sent yet, mark it" is one statement on the primary key
+(person, day): INSERT ... ON CONFLICT DO NOTHING. Of two replicas marking the same digest, the
+second waits for the first to commit and then inserts nothing.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from policy.lifecycle import CaseStatus
 from storage.tables import cases, digests_sent
+from storage.upserts import insert_or_update, insert_unless_exists
 
 
 async def mark_sent(
@@ -20,14 +22,12 @@ async def mark_sent(
 ) -> bool:
     """Record that `person` gets `day`'s digest now; False (nothing written) if they already
     got it, unless `again` (then the time is updated and True)."""
-    key = (digests_sent.c.person == person, digests_sent.c.day == day.isoformat())
-    if await conn.scalar(select(digests_sent.c.sent_at).where(*key)) is not None:
-        if not again:
-            return False
-        await conn.execute(update(digests_sent).where(*key).values(sent_at=now))
+    key = {"person": person, "day": day.isoformat()}
+    if again:
+        await insert_or_update(conn, digests_sent, key, {"sent_at": now})
         return True
-    await conn.execute(insert(digests_sent).values(person=person, day=day.isoformat(), sent_at=now))
-    return True
+    inserted = await insert_unless_exists(conn, digests_sent, {**key, "sent_at": now})
+    return bool(inserted.rowcount)
 
 
 async def got_digest(conn: AsyncConnection, day: date) -> frozenset[str]:

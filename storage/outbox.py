@@ -21,6 +21,7 @@ from policy.effects import MessageKind as MessageKind
 from policy.effects import OutgoingMessage as OutgoingMessage
 from policy.effects import Proposal
 from storage.tables import card_refs, outbox
+from storage.upserts import insert_or_update
 
 MAX_ATTEMPTS = 10
 
@@ -160,8 +161,10 @@ async def claim(
     """Claim due messages for `owner` until now + lease (`only_for`: only messages for these
     people, none without a recipient). Run it in a write transaction.
 
-    On PostgreSQL, rows another deliverer is claiming at this moment are skipped rather than
-    waited for; on SQLite, writers are serialized anyway.
+    On PostgreSQL, where writers run side by side, rows another deliverer is claiming at this
+    moment are skipped (row locks, FOR UPDATE SKIP LOCKED) rather than waited for, and a row
+    claimed by a claim that just committed fails the re-checked WHERE; on SQLite there is one
+    writer at a time. Appends no audit event, so it takes no chain lock.
     """
     query = _due_query(now, limit)
     if only_for is not None:
@@ -255,18 +258,7 @@ async def save_card_ref(conn: AsyncConnection, ref: CardRef, now: datetime) -> N
         "message_id": ref.message_id,
         "updated_at": now,
     }
-    result = await conn.execute(
-        update(card_refs)
-        .where(
-            card_refs.c.case_id == ref.case_id,
-            card_refs.c.person == ref.person,
-            card_refs.c.platform == ref.platform,
-        )
-        .values(**values)
-    )
-    if result.rowcount == 0:
-        await conn.execute(
-            insert(card_refs).values(
-                case_id=ref.case_id, person=ref.person, platform=ref.platform, **values
-            )
-        )
+    # An upsert, not "update, else insert": two deliverers saving the same card at once
+    # (replicas write side by side) must not both insert.
+    key = {"case_id": ref.case_id, "person": ref.person, "platform": ref.platform}
+    await insert_or_update(conn, card_refs, key, values)

@@ -31,7 +31,9 @@ async def claim_due_steps(
     """Claim up to `limit` due, unclaimed open steps for `owner`, most overdue first.
 
     Run it in a write transaction. On PostgreSQL rows another sweeper is claiming right now
-    are skipped (FOR UPDATE SKIP LOCKED) rather than waited for; SQLite serializes writers.
+    are skipped (row locks, FOR UPDATE SKIP LOCKED) rather than waited for; SQLite has one
+    writer at a time. A claim only narrows who tries: what makes a step's reminder go out once
+    is the case's compare-and-set (`storage.case_state.save_case`) in the step's own transaction.
     """
     query = (
         select(steps.c.id, steps.c.case_id)
@@ -66,7 +68,9 @@ async def count_due(conn: AsyncConnection, now: datetime) -> int:
 
 
 async def holds_claim(conn: AsyncConnection, step_id: int, owner: str, now: datetime) -> bool:
-    """Does `owner` still hold an unexpired claim on the step?"""
+    """Does `owner` still hold an unexpired claim on the step? A cheap early exit; two
+    sweepers that both think so (a lease that ran out mid-step) still cannot both save the
+    case, which is compare-and-set on its version."""
     row = (
         await conn.execute(
             select(steps.c.claimed_by, steps.c.claimed_until).where(steps.c.id == step_id)

@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from policy.effects import MessageKind, Proposal
 from storage.outbox import proposal_from_payload
 from storage.tables import outbox, policy_card_refs
+from storage.upserts import insert_or_update
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,21 +46,9 @@ async def refs_for(conn: AsyncConnection, version_id: int) -> list[PolicyCardRef
 async def save_ref(conn: AsyncConnection, ref: PolicyCardRef, now: datetime) -> None:
     """Remember where a card lives (insert, or move it if it was posted again)."""
     values = {"channel": ref.channel, "message_id": ref.message_id, "updated_at": now}
-    result = await conn.execute(
-        update(policy_card_refs)
-        .where(
-            policy_card_refs.c.version_id == ref.version_id,
-            policy_card_refs.c.person == ref.person,
-            policy_card_refs.c.platform == ref.platform,
-        )
-        .values(**values)
-    )
-    if result.rowcount == 0:
-        await conn.execute(
-            insert(policy_card_refs).values(
-                version_id=ref.version_id, person=ref.person, platform=ref.platform, **values
-            )
-        )
+    # An upsert: replicas save refs side by side, and "update, else insert" could insert twice.
+    key = {"version_id": ref.version_id, "person": ref.person, "platform": ref.platform}
+    await insert_or_update(conn, policy_card_refs, key, values)
 
 
 async def _newest_payload(conn: AsyncConnection, kind: MessageKind, version_id: int) -> Any:

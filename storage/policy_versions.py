@@ -2,6 +2,13 @@
 
 A version row keeps the policy's YAML text and its content hash; exactly one row is `active`.
 Activating one supersedes the one before, in the same transaction.
+
+Writers run side by side on PostgreSQL, so two activations at once (two proposals approved,
+two replicas importing the file) are settled here: superseding is compare-and-set on the
+active row's state (the second waits on the first's row lock, then matches nothing), and the
+partial unique index `uq_policy_versions_one_active` refuses a second active row outright
+(the first activation into an empty table). Either way the loser gets False or an
+IntegrityError and rolls back.
 """
 
 from __future__ import annotations
@@ -15,6 +22,13 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.tables import policy_versions
+
+
+class Unread:
+    """`activate_new` was not told which version the caller saw active."""
+
+
+UNREAD = Unread()
 
 
 class VersionState(enum.StrEnum):
@@ -121,16 +135,17 @@ async def activate_new(
     created_by: str,
     now: datetime,
     reason: str | None = None,
-) -> tuple[StoredPolicy, StoredPolicy | None]:
+    current: StoredPolicy | Unread | None = UNREAD,
+) -> tuple[StoredPolicy, StoredPolicy | None] | None:
     """Store a version as the active one; the one active before is superseded. Returns
-    (the new version, the one it superseded)."""
-    before = await active(conn)
-    if before is not None:
-        await conn.execute(
-            update(policy_versions)
-            .where(policy_versions.c.state == VersionState.ACTIVE.value)
-            .values(state=VersionState.SUPERSEDED.value)
-        )
+    (the new version, the one it superseded), or None if another activation came first.
+
+    `current`: the active version the caller decided on (None: none), superseded by
+    compare-and-set; a version activated since makes this one lose instead of superseding
+    it unseen. Without it, the active version now."""
+    before = await active(conn) if isinstance(current, Unread) else current
+    if before is not None and not await _supersede(conn, before):
+        return None
     result = await conn.execute(
         insert(policy_versions).returning(*policy_versions.c),
         {
@@ -156,27 +171,32 @@ async def get(conn: AsyncConnection, version_id: int) -> StoredPolicy | None:
     return _stored(row) if row else None
 
 
-async def draft_of(conn: AsyncConnection, person: str) -> StoredPolicy | None:
-    """`person`'s draft (each admin has at most one)."""
-    row = (
-        await conn.execute(
-            select(policy_versions)
-            .where(
-                policy_versions.c.state == VersionState.DRAFT.value,
-                policy_versions.c.created_by == person,
-            )
-            .order_by(policy_versions.c.id.desc())
-            .limit(1)
+async def draft_of(
+    conn: AsyncConnection, person: str, *, for_update: bool = False
+) -> StoredPolicy | None:
+    """`person`'s draft (each admin has at most one: `uq_policy_versions_one_draft`).
+    `for_update` row-locks it on PostgreSQL, so two edits of one draft at once apply one after
+    the other instead of the second overwriting the first."""
+    query = (
+        select(policy_versions)
+        .where(
+            policy_versions.c.state == VersionState.DRAFT.value,
+            policy_versions.c.created_by == person,
         )
-    ).first()
+        .order_by(policy_versions.c.id.desc())
+        .limit(1)
+    )
+    if for_update:
+        query = query.with_for_update()  # SQLite renders none: it has one writer anyway
+    row = (await conn.execute(query)).first()
     return _stored(row) if row else None
 
 
 async def save_draft(
     conn: AsyncConnection, person: str, version: str, text: str, now: datetime
 ) -> StoredPolicy:
-    """Write `person`'s draft: the one they have, changed, or a new one."""
-    draft = await draft_of(conn, person)
+    """Write `person`'s draft: the one they have (row-locked), changed, or a new one."""
+    draft = await draft_of(conn, person, for_update=True)
     if draft is not None:
         await conn.execute(
             update(policy_versions)
@@ -228,8 +248,12 @@ async def set_state(
 async def activate(
     conn: AsyncConnection, stored: StoredPolicy, approver: str, now: datetime
 ) -> bool:
-    """Make a proposed version the active one (the one before is superseded)."""
+    """Make a proposed version the active one (the one before is superseded); False if
+    another decision or activation came first. Supersedes first: the unique index allows
+    one active row at any moment."""
     current = await active(conn)
+    if current is not None and not await _supersede(conn, current):
+        return False
     result = await conn.execute(
         update(policy_versions)
         .where(
@@ -238,12 +262,17 @@ async def activate(
         )
         .values(state=VersionState.ACTIVE.value, approved_by=approver, approved_at=now)
     )
-    if result.rowcount != 1:
-        return False
-    if current is not None:
-        await conn.execute(
-            update(policy_versions)
-            .where(policy_versions.c.id == current.id)
-            .values(state=VersionState.SUPERSEDED.value)
+    return result.rowcount == 1  # compare-and-set: still proposed, not decided meanwhile
+
+
+async def _supersede(conn: AsyncConnection, current: StoredPolicy) -> bool:
+    """Compare-and-set: supersede `current` if it is still the active one."""
+    result = await conn.execute(
+        update(policy_versions)
+        .where(
+            policy_versions.c.id == current.id,
+            policy_versions.c.state == VersionState.ACTIVE.value,
         )
-    return True
+        .values(state=VersionState.SUPERSEDED.value)
+    )
+    return result.rowcount == 1

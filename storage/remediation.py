@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from policy.lifecycle import case_ref
 from policy.remediation import CountedCase, Evidence, ItemStatus
 from policy.remediation_plan import RemediationItem
 from storage.tables import cases, remediation_card_refs, remediation_items
+from storage.upserts import insert_or_update, insert_unless_exists
 
 _OPEN = (ItemStatus.OPEN.value, ItemStatus.ACKNOWLEDGED.value)
 
@@ -74,26 +75,27 @@ def _key(code: str, per_value: str | None) -> list[ColumnElement[bool]]:
     ]
 
 
-async def insert_item(conn: AsyncConnection, new: NewItem) -> RemediationItem:
-    item_id = await conn.scalar(
-        insert(remediation_items)
-        .returning(remediation_items.c.id)
-        .values(
-            code=new.code,
-            per_field=new.per_field,
-            per_value=new.per_value,
-            owner=new.owner,
-            status=ItemStatus.OPEN.value,
-            opened_at=new.opened_at,
-            due_at=new.due_at,
-            next_action_at=new.next_action_at,
-            evidence=new.evidence.to_json(),
-            version=1,
-        )
+async def insert_item(conn: AsyncConnection, new: NewItem) -> RemediationItem | None:
+    """Insert an open item; None if its code and key have an open one already (the unique
+    partial indexes of migration 0011: of two filings opening it at once, the second waits for
+    the first to commit and inserts nothing)."""
+    values = {
+        "code": new.code,
+        "per_field": new.per_field,
+        "per_value": new.per_value,
+        "owner": new.owner,
+        "status": ItemStatus.OPEN.value,
+        "opened_at": new.opened_at,
+        "due_at": new.due_at,
+        "next_action_at": new.next_action_at,
+        "evidence": new.evidence.to_json(),
+        "version": 1,
+    }
+    result = await insert_unless_exists(
+        conn, remediation_items, values, returning=[remediation_items.c.id]
     )
-    item = await get_item(conn, int(item_id or 0))
-    assert item is not None
-    return item
+    item_id = result.scalar()
+    return None if item_id is None else await get_item(conn, int(item_id))
 
 
 async def get_item(conn: AsyncConnection, item_id: int) -> RemediationItem | None:
@@ -266,19 +268,6 @@ async def card_refs(conn: AsyncConnection, item_id: int) -> list[ItemCardRef]:
 async def save_card_ref(conn: AsyncConnection, ref: ItemCardRef, now: datetime) -> None:
     """Remember where a card lives (insert, or move it if it was posted again)."""
     values = {"channel": ref.channel, "message_id": ref.message_id, "updated_at": now}
-    table = remediation_card_refs
-    result = await conn.execute(
-        update(table)
-        .where(
-            table.c.item_id == ref.item_id,
-            table.c.person == ref.person,
-            table.c.platform == ref.platform,
-        )
-        .values(**values)
-    )
-    if result.rowcount == 0:
-        await conn.execute(
-            insert(table).values(
-                item_id=ref.item_id, person=ref.person, platform=ref.platform, **values
-            )
-        )
+    # An upsert: replicas save refs side by side, and "update, else insert" could insert twice.
+    key = {"item_id": ref.item_id, "person": ref.person, "platform": ref.platform}
+    await insert_or_update(conn, remediation_card_refs, key, values)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -28,6 +30,14 @@ metadata = MetaData(
         "pk": "pk_%(table_name)s",
     }
 )
+
+_OPEN_ITEM = "status IN ('open', 'acknowledged')"
+
+
+def _where(condition: str) -> dict[str, Any]:
+    """A partial index's condition, for both engines."""
+    return {"postgresql_where": text(condition), "sqlite_where": text(condition)}
+
 
 cases = Table(
     "cases",
@@ -60,6 +70,9 @@ cases = Table(
     Index(None, "requester", "status"),
     Index(None, "status"),
     Index(None, "created_at", "id"),  # the intake API's listing, newest first (keyset)
+    # A requester's recent cases: what an aggregate matching `requester` scans on every
+    # filing, instead of every case filed in its window.
+    Index(None, "requester", "created_at"),
 )
 
 steps = Table(
@@ -234,6 +247,9 @@ policy_versions = Table(
     Column("approved_at", UTCDateTime, nullable=True),
     Column("reason", Text, nullable=True),
     Index(None, "state"),
+    # Writers run side by side on PostgreSQL: these keep "one active", "one draft each".
+    Index("uq_policy_versions_one_active", "state", unique=True, **_where("state = 'active'")),
+    Index("uq_policy_versions_one_draft", "created_by", unique=True, **_where("state = 'draft'")),
 )
 
 # Where each admin's card of a policy proposal lives on a platform, so that a decision (or a
@@ -316,6 +332,20 @@ remediation_items = Table(
     Index(None, "code", "per_value", "status"),  # the key's open item, its last close
     Index(None, "status", "next_action_at"),  # the sweep's lookup
     Index(None, "owner", "status"),
+    # One open item per code and key, however many filings reach the threshold at once.
+    Index(
+        "uq_remediation_items_open_key",
+        "code",
+        "per_value",
+        unique=True,
+        **_where(f"{_OPEN_ITEM} AND per_value IS NOT NULL"),
+    ),
+    Index(
+        "uq_remediation_items_open_code",
+        "code",
+        unique=True,
+        **_where(f"{_OPEN_ITEM} AND per_value IS NULL"),
+    ),
 )
 
 # Where each person's card of a remediation item lives on a platform, to update it in place.

@@ -7,9 +7,10 @@ earlier one is retried.
 
 What keeps two deliverers (replicas, or a restarted process beside a stalled one) from
 sending one message twice at once:
-- `claim` runs in a write transaction (writers are serialized: SQLite's BEGIN IMMEDIATE,
-  PostgreSQL's advisory lock, see storage.database; on PostgreSQL the rows are also taken
-  FOR UPDATE SKIP LOCKED, as storage.outbox does) and stamps `claimed_until`/`claimed_by`;
+- `claim` runs in a write transaction and stamps `claimed_until`/`claimed_by`; SQLite has
+  one writer at a time, and on PostgreSQL (where writers run side by side) the rows are taken
+  FOR UPDATE SKIP LOCKED, as storage.outbox does: a row another claim holds is skipped, and
+  one it just claimed no longer passes the re-checked WHERE;
   a claimed row, and every later row of its case and endpoint, is invisible to other
   claims until the lease runs out;
 - the lease (bot.webhook_delivery) is far longer than an attempt may take (its timeout);
@@ -31,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.tables import webhook_deliveries as deliveries
 from storage.tables import webhook_endpoints as endpoints
+from storage.upserts import insert_unless_exists
 
 RETRY_FOR = timedelta(days=3)
 
@@ -260,12 +262,9 @@ async def disable_endpoint(
         # A claim stays: a deliverer with one in flight writes its own outcome over this.
         .values(status=DeliveryStatus.DISABLED.value)
     )
-    if endpoint in await disabled_endpoints(conn):
-        return False
-    await conn.execute(
-        insert(endpoints).values(key=endpoint, url=url, disabled_at=now, reason=reason[:2000])
-    )
-    return True
+    # Two deliverers told 410 at once: the key settles which one disabled it.
+    values = {"key": endpoint, "url": url, "disabled_at": now, "reason": reason[:2000]}
+    return bool((await insert_unless_exists(conn, endpoints, values)).rowcount)
 
 
 async def release(conn: AsyncConnection, owner: str) -> None:

@@ -174,8 +174,8 @@ class TeamsActivities:
             conversation_id=str(conversation["id"]),
             tenant_id=str(tenant) if tenant else None,
         )
-        async with self.svc.db.transaction() as conn:
-            await conversations.remember(conn, ref, self.svc.clock.now())
+        now = self.svc.clock.now()
+        await self.svc.db.write(lambda conn: conversations.remember(conn, ref, now))
 
     # --- dispatch --------------------------------------------------------------------
 

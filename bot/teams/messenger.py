@@ -82,8 +82,8 @@ class TeamsMessenger:
         ref = ConversationRef(
             user_id, person.id, anchor.service_url, conversation, anchor.tenant_id
         )
-        async with self.db.transaction() as conn:
-            await conversations.remember(conn, ref, self.clock.now())
+        now = self.clock.now()
+        await self.db.write(lambda conn: conversations.remember(conn, ref, now))
         return ref
 
     async def _post(self, chat: ConversationRef, activity: dict[str, Any]) -> PostedCard:

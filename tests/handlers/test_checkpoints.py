@@ -3,6 +3,7 @@ however many replicas run the job (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import timedelta
 
@@ -46,3 +47,15 @@ async def test_the_daily_job_sends_one_a_day_across_replicas(
     assert [await r.checkpoint_once() for r in replicas] == [False, False]
     clock.advance(timedelta(minutes=2))
     assert [await r.checkpoint_once() for r in replicas] == [True, False]
+
+
+async def test_replicas_sending_at_the_same_moment_send_one(services: Services) -> None:
+    """The daily job fires on every replica at once: their transactions overlap, and the chain
+    lock taken before the "sent recently" check lets only the first one send."""
+    system = Actor.system("test")
+    sent = await asyncio.gather(
+        *(send_checkpoint(services, system, unless_sent_within=DAILY) for _ in range(4))
+    )
+    assert sum(result is not None for result in sent) == 1
+    notes = [text for kind, _, text in await outbox_rows(services.db) if kind == "notify"]
+    assert sum(1 for text in notes if text and "Audit checkpoint" in text) == 1

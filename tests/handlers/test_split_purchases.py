@@ -16,6 +16,7 @@ from handlers.context import Services
 from handlers.deciding import decide
 from handlers.lifecycle import withdraw
 from handlers.queries import case_details
+from policy.aggregates import NAMED_CASES
 from policy.loader import parse_policy
 from storage.records import Action
 from tests.conftest import TEST_POLICY
@@ -109,3 +110,24 @@ async def test_a_request_without_a_supplier_id_skips_the_split_rule(
         skip["id"] == "possible-split" and "aggregates" in skip["reason"]
         for skip in case.skipped_rules
     )
+
+
+async def test_many_related_cases_count_whole_and_the_newest_are_named(
+    split_services: Services, clock: ManualClock
+) -> None:
+    """A supplier with more related cases than an evaluation names: the count and the sum
+    cover all of them, the event names the newest NAMED_CASES."""
+    svc = split_services
+    earlier = []
+    for n in range(NAMED_CASES + 5):
+        earlier.append((await buy(svc, 100.0, n)).id)
+        clock.advance(timedelta(minutes=3))  # past the repeat window of the same title
+    latest = await buy(svc, 100.0, 99)
+
+    details = await case_details(svc, latest.id)
+    evaluated = next(e for e in details.history if e.action == "policy.evaluated")
+    assert evaluated.data["aggregates"]["same_supplier_7d"] == {
+        "amount": 100.0 * (NAMED_CASES + 5),
+        "count": NAMED_CASES + 5,
+        "cases": earlier[-NAMED_CASES:],
+    }

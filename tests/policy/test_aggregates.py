@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from policy.aggregates import Aggregate, RelatedCase, Totals, match_values, use_problems
+from policy.aggregates import Aggregate, Totals, match_values, use_problems
 from policy.evaluate import evaluate
 from policy.loader import PolicyError, parse_policy
 from policy.request import ExceptionRequest
@@ -69,7 +69,7 @@ def test_match_values_need_every_field_and_the_currency() -> None:
 def test_conditions_read_the_totals_and_skip_without_them() -> None:
     policy = parse_policy(with_aggregates(GOOD, "aggregates.same_supplier_7d.amount > 1000.0"), "p")
     request = ExceptionRequest(code="OFF_CONTRACT", title="x", requester="rita", amount=5.0)
-    totals = Totals((RelatedCase(1, 600.0), RelatedCase(2, 700.0)))
+    totals = Totals(2, 1300.0, (1, 2))
     fired = evaluate(request, policy, aggregates={"same_supplier_7d": totals.bound()})
     assert "split" in [hit.rule_id for hit in fired.fired]
     assert (totals.amount, totals.count) == (1300.0, 2)

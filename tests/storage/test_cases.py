@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from handlers.clock import ManualClock
 from policy.case import Case
+from storage.case_state import load_case, save_case
 from storage.cases import (
     cases_requested_by,
     count_by_status,
@@ -20,10 +21,8 @@ from storage.cases import (
     find_by_idempotency_key,
     get_case,
     insert_decision,
-    load_case,
     open_steps_for,
     replace_assignments,
-    save_case,
     steps_for_case,
     update_case,
 )
@@ -190,6 +189,9 @@ async def test_concurrent_writers_with_the_same_stale_version_one_wins(
     assert final.version == 2
 
 
+# SQLite only: its writers are serialized. PostgreSQL's run side by side and the loser of a
+# compare-and-set backs off instead (the next test, and tests/handlers/test_races.py).
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_two_simultaneous_decisions_exactly_one_wins(
     db: Database, clock: ManualClock
 ) -> None:
@@ -236,7 +238,8 @@ async def test_two_simultaneous_decisions_exactly_one_wins(
 async def test_serialized_writers_each_increment_the_version_once(
     db: Database, clock: ManualClock
 ) -> None:
-    """Read-then-CAS inside the transaction: with writers serialized, none of them loses."""
+    """Read-then-CAS inside the transaction: with writers serialized (SQLite) none of them
+    loses; side by side (PostgreSQL) some may, but each version is set exactly once."""
     writers = 5
     async with db.transaction() as conn:
         case_id = await create_case(conn, clock.now())
@@ -251,9 +254,11 @@ async def test_serialized_writers_each_increment_the_version_once(
     results = await asyncio.gather(*(bump(n) for n in range(writers)))
 
     final = await _case(db, case_id)
-    assert all(applied for _, applied in results)
-    assert sorted(version for version, _ in results) == list(range(1, writers + 1))
-    assert final.version == 1 + writers
+    landed = sorted(version for version, applied in results if applied)
+    if db.is_sqlite:
+        assert landed == list(range(1, writers + 1))
+    assert landed == list(range(1, len(landed) + 1))  # one writer per version, none lost
+    assert final.version == 1 + len(landed)
 
 
 # -- the rest of the repository ------------------------------------------------------------

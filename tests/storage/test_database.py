@@ -7,9 +7,12 @@ import sqlite3
 import pytest
 from sqlalchemy import text
 
+from storage import audit
 from storage import db as db_module
 from storage.audit import CHAIN_LOCK
 from storage.database import Database
+from tests.conftest import START
+from tests.storage.factories import audit_event
 
 
 async def _another_writer_could_start(db: Database) -> bool:
@@ -41,8 +44,13 @@ async def test_nothing_holds_the_writers_lock_when_idle(db: Database) -> None:
 
 
 async def test_a_write_transaction_holds_the_writers_lock(db: Database) -> None:
+    """SQLite: any write transaction. PostgreSQL: one that appended to the audit chain, from
+    the append to the commit; others take no lock (tests/storage/test_chain_lock.py)."""
     async with db.transaction() as conn:
-        await conn.execute(text("SELECT 1"))
+        if db.is_sqlite:
+            await conn.execute(text("SELECT 1"))
+        else:
+            await audit.append(conn, [audit_event()], START)
         assert not await _another_writer_could_start(db)
     assert await _another_writer_could_start(db)
 

@@ -119,4 +119,4 @@ async def test_replicas_migrating_together_take_turns(database_url: str) -> None
 
 
 def test_the_bundled_migrations_are_a_single_line_ending_at_head() -> None:
-    assert head_revision() == "0010"
+    assert head_revision() == "0012"
