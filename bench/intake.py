@@ -6,7 +6,11 @@
 The handler run files N realistic requests one by one through `handlers.filing.file_exception`
 (one transaction per case, as in production). The floor writes exactly the same rows per case
 with plain aiosqlite: no SQLAlchemy, no pydantic, no policy evaluation; only what a case needs
-(the request's JSON and hash, the audit chain with `storage.audit.event_hash`, the head).
+(the request's JSON and hash, the audit chain with `storage.audit.event_hash`, the head) and
+the reads the handler must make: the earlier filing of the same event (by source and external
+id), who is away now, the policy's aggregates over recent cases (their count, sum and newest
+ids, recorded in policy.evaluated) and the code's remediation check, opening the remediation
+item (its row, event and messages) at the filing that crosses the threshold.
 Both databases are files in a temp dir, migrated with `storage.migrate.upgrade`, with the
 product's durability (WAL, synchronous=FULL, BEGIN IMMEDIATE). The two runs alternate in
 blocks of cases so that a drifting machine hurts both alike, and they use the same clock
@@ -22,14 +26,15 @@ import sqlite3
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 from bench._common import command, machine_lines, percentile
 from bench.intake_floor import FloorRun
-from bench.intake_probe import probe
+from bench.intake_probe import Probe, probe
 from bench.intake_workload import VARIANTS, HandlerRun, raw_request, sqlite_url
-from bench.tracing import describe, profile_handler, round_trips
+from bench.tracing import can_count_trips, describe, profile_handler, round_trips
 from handlers.commands import FileException
 from policy.request import ExceptionRequest
 from storage import audit
@@ -46,6 +51,7 @@ TABLES = (
     "audit_head",
     "outbox",
     "card_refs",
+    "remediation_items",
 )
 
 
@@ -85,6 +91,31 @@ async def verify_chain(path: Path) -> audit.VerifyResult:
         await db.dispose()
 
 
+def reads_lines(found: Probe) -> list[str]:
+    """What both runs read, as the header shows it."""
+    lines = [
+        "an earlier filing of the same event: by source and external id (the ERP",
+        "feed sends no Idempotency-Key and is no person: no repeat check)",
+        "who is away now (their delegates would take their approvals)",
+    ]
+    for a in found.aggregates:
+        days = a.window.total_seconds() / 86400
+        lines += [
+            f"aggregate {a.id} ({days:g}d; {', '.join(a.match)}): count, sum",
+            f"and the newest {a.named} case ids, one statement, before the insert",
+        ]
+    rule = found.remediation
+    if rule is not None:
+        days = rule.within.total_seconds() / 86400
+        lines += [
+            f"remediation of {rule.code} (an item opens at the {rule.after}th case within"
+            f" {days:g}d):",
+            "the open item; while none is open, its last close and the code's cases",
+        ]
+    lines.append("the audit head, to append the events")
+    return [f"{'reads:' if n == 0 else '':<10}{line}" for n, line in enumerate(lines)]
+
+
 def summary(name: str, latencies: list[float]) -> str:
     ordered = sorted(latencies)
     total = sum(latencies)
@@ -112,7 +143,7 @@ async def main_async(args: argparse.Namespace, policy_file: Path) -> int:
     print("          synchronous=FULL, BEGIN IMMEDIATE; one case per transaction, sequential")
     with tempfile.TemporaryDirectory(prefix="bench-intake-") as tmp:
         workdir = Path(tmp)
-        found = await probe(workdir, policy_file)
+        found = await probe(workdir, policy_file, total)
         shown = policy_file.relative_to(REPO) if policy_file.is_relative_to(REPO) else policy_file
         tpl = found.templates[0]
         route = " -> ".join(f"{s.tier} ({', '.join(s.approvers)})" for s in tpl.steps)
@@ -121,21 +152,33 @@ async def main_async(args: argparse.Namespace, policy_file: Path) -> int:
         print(f"          route: {route}")
         print("request:  OFF_CONTRACT from an ERP (source + external_id): amount, supplier,")
         print(f"          3 references, 3 details; {len(VARIANTS)} amount/supplier variants")
-        counts = ", ".join(f"{t} {n}" for t, n in found.rows.items() if t != "audit_head")
+        for line in reads_lines(found):
+            print(line)
+        counts = ", ".join(f"{t} {n}" for t, n in found.rows.items() if t != "audit_head" and n)
         print(f"rows per filing: {counts}")
         print(
             f"                 audit_head {found.rows['audit_head']} (inserted once, then updated)"
         )
+        if found.opening_rows:
+            added = ", ".join(f"{t} {n}" for t, n in found.opening_rows.items())
+            print(f"                 the filing that opens the item adds {added}")
 
         handler = await HandlerRun.open(workdir / "handler.db", policy_file, commands)
-        floor = await FloorRun.open(workdir / "floor.db", requests, found.templates)
+        reads = (found.aggregates, found.remediation)
+        floor = await FloorRun.open(workdir / "floor.db", requests, found.templates, reads)
         try:
+            # The probe's traced filing, in the same state here (the head exists, the item
+            # is open): the same requests at the same times.
+            traced_at = min(found.steady, args.warmup - 1)
+            floor_trips: Counter[str] = Counter()
             for i in range(args.warmup):
                 await handler.file(i)
-                floor.trace.on = i == args.warmup - 1  # steady state: the head exists
-                with round_trips() as floor_trips:
+                floor.trace.on = i == traced_at
+                with round_trips() as trips:
                     await floor.file(i)
                 floor.trace.on = False
+                if i == traced_at:
+                    floor_trips = trips
             floor_statements = floor.trace.take()
             handler_latencies: list[float] = []
             floor_latencies: list[float] = []
@@ -147,12 +190,26 @@ async def main_async(args: argparse.Namespace, policy_file: Path) -> int:
             await handler.close()
             await floor.close()
 
-        print("SQL statements per filing (SQLite's trace; executemany counts each row):")
+        print(f"SQL statements of filing #{found.steady + 1} (SQLite's trace on the connection")
+        print("the writes run on; executemany counts each row):")
+        if traced_at != found.steady:
+            print(f"  (the floor's is filing {traced_at + 1}: --warmup is shorter than that)")
         print(f"  handler {describe(found.statements)}")
         print(f"  floor   {describe(floor_statements)}")
-        print("calls handed to the aiosqlite worker thread per filing:")
-        print(f"  handler {describe(found.trips)}")
-        print(f"  floor   {describe(floor_trips)}")
+        counted = can_count_trips()
+        print("hops to another thread by that filing:")
+        print(
+            f"  handler {describe(found.hops, measured=True)} unit(s) of work, each handed whole"
+            " to storage.writer's"
+        )
+        print(
+            f"          SQLite threads; {describe(found.trips, measured=counted)} calls to"
+            " aiosqlite's worker thread"
+        )
+        print(
+            f"  floor   {describe(floor_trips, measured=counted)} calls to aiosqlite's worker"
+            " thread"
+        )
         print(
             f"timed:    {args.count} cases each after {args.warmup} warm-up cases each, "
             f"alternating in blocks of {args.block}"
@@ -180,6 +237,8 @@ async def main_async(args: argparse.Namespace, policy_file: Path) -> int:
                 for i in range(args.profile + 20)
             ]
             print(f"profile of {len(profiled) - 20} handler filings, fresh database:")
+            print("  (main thread only: each filing's unit of work runs on the writer thread,")
+            print("  unseen here; the idle wait below is mostly that unit, not aiosqlite)")
             for line in await profile_handler(workdir / "profile.db", policy_file, profiled):
                 print(line)
     return 0 if same and chain.ok else 1

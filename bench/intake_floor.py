@@ -3,7 +3,14 @@
 No SQLAlchemy, no pydantic, no policy evaluation: the policy-derived part of the rows comes
 from a `CaseTemplate` probed from the handler; the floor adds only what a case needs (the
 request's JSON and hash, the audit chain with `storage.audit.event_hash`, the head), with the
-product's durability (WAL, synchronous=FULL, BEGIN IMMEDIATE).
+product's durability (WAL, synchronous=FULL, BEGIN IMMEDIATE). And it makes the reads the
+handler must make, as raw SQL: the earlier filing of the same event (found, the filing writes
+nothing), who is away (someone away would need delegates the templates lack), the policy's
+aggregates over recent cases (one statement; their count, sum and newest ids go into
+policy.evaluated's data) and the code's remediation check
+(an open item ends it; else the last close and the code's recent cases), opening the item
+(its row, audit event and messages, the evidence built from the cases it counted) when the
+filing crosses the threshold.
 """
 
 from __future__ import annotations
@@ -17,9 +24,30 @@ from typing import Any
 
 import aiosqlite
 
-from bench.intake_probe import HASH_MARK, REF_MARK, REQUEST_MARK, CaseTemplate
-from bench.intake_workload import clock_at, migrated, sql_time
+from bench.intake_floor_reads import (
+    REQUEST_AT,
+    aggregates_json,
+    away_now,
+    earlier_filing,
+    remediation_check,
+)
+from bench.intake_templates import (
+    AGGREGATES_MARK,
+    EVIDENCE_MARK,
+    HASH_MARK,
+    ITEM_ID_MARK,
+    ITEM_MARK,
+    REF_MARK,
+    REQUEST_MARK,
+    AggregateTemplate,
+    CaseTemplate,
+    EventTemplate,
+    RemediationTemplate,
+)
+from bench.intake_workload import ACTOR, clock_at, migrated, sql_time
 from bench.tracing import StatementTrace
+from policy.amendments import content_of
+from policy.remediation import item_ref
 from storage.audit import GENESIS_HASH, canonical_json, event_hash
 from storage.db import SQLITE_BUSY_TIMEOUT_MS
 from storage.records import case_ref
@@ -49,17 +77,42 @@ INSERT_MESSAGE = (
     " next_attempt_at, delivered_at, last_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)"
 )
 
+# What the floor reads besides the audit head: the policy's aggregates, the code's threshold.
+Reads = tuple[Sequence[AggregateTemplate], RemediationTemplate | None]
+
 
 async def floor_file(
-    conn: aiosqlite.Connection, request: dict[str, Any], tpl: CaseTemplate, now: datetime
-) -> None:
-    """One case, its steps, assignments, audit events and messages, in one transaction."""
+    conn: aiosqlite.Connection,
+    request: dict[str, Any],
+    tpl: CaseTemplate,
+    reads: Reads,
+    now: datetime,
+    *,
+    key: str | None = None,
+    by_person: bool = False,
+) -> bool:
+    """One case, its steps, assignments, audit events and messages, in one transaction, with
+    the reads the handler makes (the earlier filing of the event, by `key` (Idempotency-Key),
+    source and external id, or, `by_person`, the repeat check; who is away; `reads`: the
+    policy's aggregates and the code's remediation threshold) and the remediation item when
+    this case crosses the threshold. False if an earlier filing was found: nothing written."""
+    aggregates, remediation = reads
     at = sql_time(now)
     request_json = json.dumps(request)  # what SQLAlchemy's JSON type stores
-    request_hash = hashlib.sha256(canonical_json(request).encode()).hexdigest()
+    canonical_request = canonical_json(request)
+    request_hash = hashlib.sha256(canonical_request.encode()).hexdigest()
     await conn.execute("BEGIN IMMEDIATE")
     try:
-        head = list(await conn.execute_fetchall("SELECT seq, hash FROM audit_head"))
+        earlier = await earlier_filing(conn, request, request_hash, now, key, by_person)
+        if earlier is not None:
+            if content_of(json.loads(earlier[REQUEST_AT])) != content_of(request):
+                raise SystemExit("the handler amends or refuses this repost; the floor cannot")
+            await conn.execute("COMMIT")  # as the handler's unit: it returns the earlier case
+            return False
+        if await away_now(conn, now):
+            raise SystemExit("someone is away: the handler routes to delegates; the floor cannot")
+        # Before the case goes in: the totals are over the cases filed before it.
+        totals = await aggregates_json(conn, aggregates, request, now)
         cursor = await conn.execute(
             INSERT_CASE,
             (
@@ -78,7 +131,7 @@ async def floor_file(
                 tpl.policy_version,
                 request.get("source"),
                 request.get("external_id"),
-                None,
+                key,
                 request_hash,
                 at,
                 at,
@@ -119,60 +172,96 @@ async def floor_file(
             assignments += [(step_id, p, case_id, n) for n, p in enumerate(step.approvers)]
         if assignments:
             await conn.executemany(INSERT_ASSIGNMENT, assignments)
-        seq, prev = (head[0][0], head[0][1]) if head else (0, GENESIS_HASH)
-        events = []
-        canonical_request = canonical_json(request)
+        # After the case went in: it counts towards its code's threshold.
+        item = None if remediation is None else await remediation_check(conn, remediation, now)
+        events: list[tuple[EventTemplate, str, int | None, str]] = []
         for event in tpl.events:
-            seq += 1
             data_json = event.data_json.replace(REQUEST_MARK, canonical_request).replace(
                 HASH_MARK, request_hash
             )
+            if AGGREGATES_MARK in data_json:
+                if totals is None:
+                    raise SystemExit("the floor read no aggregate the handler did: extend it")
+                data_json = data_json.replace(AGGREGATES_MARK, totals)
             step_id = None if event.step_position is None else step_ids[event.step_position]
-            digest = event_hash(
-                prev_hash=prev,
-                seq=seq,
-                at=now,
-                actor=event.actor,
-                action=event.action,
-                case_ref=ref,
-                step_id=step_id,
-                rationale=event.rationale,
-                policy_version=event.policy_version,
-                platform=event.platform,
-                data_json=data_json,
-            )
-            events.append(
-                (
-                    seq,
-                    at,
-                    event.actor,
-                    event.action,
-                    ref,
-                    step_id,
-                    event.rationale,
-                    event.policy_version,
-                    event.platform,
-                    data_json,
-                    prev,
-                    digest,
-                )
-            )
-            prev = digest
-        await conn.executemany(INSERT_EVENT, events)
-        if head:
-            await conn.execute(UPDATE_HEAD, (seq, prev))
-        else:
-            await conn.execute(INSERT_HEAD, (seq, prev))
-        messages = [
+            events.append((event, ref, step_id, data_json))
+        messages: list[tuple[str, str, int | None, str | None, str, str, int, str]] = [
             (at, m.kind, case_id, m.recipient, m.payload.replace(REF_MARK, ref), *m.tail, at)
             for m in tpl.messages
         ]
+        if item is not None and remediation is not None and remediation.opening is not None:
+            opening, item_ref_text = remediation.opening, item_ref(item.id)
+            evidence = opening.event.data_json.replace(EVIDENCE_MARK, canonical_json(item.evidence))
+            events.append((opening.event, item_ref_text, None, evidence))
+            messages += [
+                (
+                    at,
+                    m.kind,
+                    None,
+                    m.recipient,
+                    m.payload.replace(ITEM_MARK, item_ref_text).replace(ITEM_ID_MARK, str(item.id)),
+                    *m.tail,
+                    at,
+                )
+                for m in opening.messages
+            ]
         if messages:
             await conn.executemany(INSERT_MESSAGE, messages)
+        await _append(conn, events, now)
         await conn.execute("COMMIT")
     except BaseException:
         await conn.execute("ROLLBACK")
         raise
+    return True
+
+
+async def _append(
+    conn: aiosqlite.Connection,
+    events: Sequence[tuple[EventTemplate, str, int | None, str]],
+    now: datetime,
+) -> None:
+    """The events (template, case ref, step id, data) on the audit chain, and the new head."""
+    at = sql_time(now)
+    head = list(await conn.execute_fetchall("SELECT seq, hash FROM audit_head"))
+    seq, prev = (head[0][0], head[0][1]) if head else (0, GENESIS_HASH)
+    rows = []
+    for event, ref, step_id, data_json in events:
+        seq += 1
+        digest = event_hash(
+            prev_hash=prev,
+            seq=seq,
+            at=now,
+            actor=event.actor,
+            action=event.action,
+            case_ref=ref,
+            step_id=step_id,
+            rationale=event.rationale,
+            policy_version=event.policy_version,
+            platform=event.platform,
+            data_json=data_json,
+        )
+        rows.append(
+            (
+                seq,
+                at,
+                event.actor,
+                event.action,
+                ref,
+                step_id,
+                event.rationale,
+                event.policy_version,
+                event.platform,
+                data_json,
+                prev,
+                digest,
+            )
+        )
+        prev = digest
+    await conn.executemany(INSERT_EVENT, rows)
+    if head:
+        await conn.execute(UPDATE_HEAD, (seq, prev))
+    else:
+        await conn.execute(INSERT_HEAD, (seq, prev))
 
 
 class FloorRun:
@@ -183,15 +272,21 @@ class FloorRun:
         conn: aiosqlite.Connection,
         requests: Sequence[dict[str, Any]],
         templates: Sequence[CaseTemplate],
+        reads: Reads,
     ):
         self.conn = conn
         self.requests = requests
         self.templates = templates
+        self.reads = reads
         self.trace = StatementTrace()
 
     @classmethod
     async def open(
-        cls, path: Path, requests: Sequence[dict[str, Any]], templates: Sequence[CaseTemplate]
+        cls,
+        path: Path,
+        requests: Sequence[dict[str, Any]],
+        templates: Sequence[CaseTemplate],
+        reads: Reads,
     ) -> FloorRun:
         db = await migrated(path)  # the same schema, made the same way
         await db.dispose()
@@ -200,13 +295,23 @@ class FloorRun:
         await conn.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         await conn.execute("PRAGMA foreign_keys=ON")
         await conn.execute("PRAGMA synchronous=FULL")
-        run = cls(conn, requests, templates)
+        run = cls(conn, requests, templates, reads)
         await conn.set_trace_callback(run.trace)
         return run
 
     async def file(self, i: int) -> None:
         template = self.templates[i % len(self.templates)]
-        await floor_file(self.conn, self.requests[i], template, clock_at(i))
+        # As the handler run files: by the ERP feed (not a person), without an Idempotency-Key.
+        created = await floor_file(
+            self.conn,
+            self.requests[i],
+            template,
+            self.reads,
+            clock_at(i),
+            by_person=ACTOR.is_person,
+        )
+        if not created:
+            raise SystemExit(f"request {i} was deduplicated; external ids must be unique")
 
     async def close(self) -> None:
         await self.conn.close()
