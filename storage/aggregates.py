@@ -11,9 +11,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, literal, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    Select,
+    bindparam,
+    func,
+    literal,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from policy.aggregates import NAMED_CASES, Totals, match_values
@@ -38,6 +48,36 @@ def _field(field: str) -> ColumnElement[Any]:
     return text
 
 
+# One branch of the statement: an aggregate's id and the request fields it matches on.
+Branch = tuple[str, tuple[str, ...]]
+
+
+@lru_cache(maxsize=64)
+def _statement(branches: tuple[Branch, ...], excluding: bool) -> Select[Any] | CompoundSelect[Any]:
+    """The statement for these branches, built once: every filing runs it, and building and
+    keying a fresh union of window queries cost a few hundred microseconds each time. Values
+    are bound: `now`, `since_K`, `match_K_J` and `exclude`."""
+    selects: list[Select[Any]] = []
+    for k, (name, fields) in enumerate(branches):
+        related = select(
+            literal(name).label("aggregate"),
+            cases.c.id,
+            # Over every related case, before the limit: exact however many there are.
+            func.count().over().label("how_many"),
+            func.coalesce(func.sum(cases.c.amount).over(), 0).label("total"),
+        ).where(
+            cases.c.created_at >= bindparam(f"since_{k}"),
+            cases.c.created_at <= bindparam("now"),
+            cases.c.status.not_in(_LEFT_OUT),
+            *(_field(field) == bindparam(f"match_{k}_{j}") for j, field in enumerate(fields)),
+        )
+        if excluding:
+            related = related.where(cases.c.id != bindparam("exclude"))
+        related = related.order_by(cases.c.id.desc()).limit(NAMED_CASES)
+        selects.append(select(related.subquery()))
+    return selects[0] if len(selects) == 1 else union_all(*selects)
+
+
 async def totals_for(
     conn: AsyncConnection,
     policy: Policy,
@@ -47,37 +87,21 @@ async def totals_for(
 ) -> dict[str, Totals]:
     """Each aggregate of `policy` that `request` (as a case stores it) has a value for, with
     the cases filed in its window before `now` (`exclude`: the case itself, when amended)."""
-    branches: list[Select[Any]] = []
+    branches: list[Branch] = []
+    params: dict[str, Any] = {"now": now, "exclude": exclude}
     found: dict[str, Totals] = {}
     for aggregate in policy.aggregates:
         values = match_values(aggregate, request)
         if values is None:
             continue
+        k = len(branches)
+        branches.append((aggregate.id, tuple(values)))
+        params[f"since_{k}"] = now - aggregate.window
+        params.update({f"match_{k}_{j}": str(value) for j, value in enumerate(values.values())})
         found[aggregate.id] = Totals(0, 0.0)
-        related = (
-            select(
-                literal(aggregate.id).label("aggregate"),
-                cases.c.id,
-                # Over every related case, before the limit: exact however many there are.
-                func.count().over().label("how_many"),
-                func.coalesce(func.sum(cases.c.amount).over(), 0).label("total"),
-            )
-            .where(
-                cases.c.created_at >= now - aggregate.window,
-                cases.c.created_at <= now,
-                cases.c.status.not_in(_LEFT_OUT),
-                *(_field(field) == str(value) for field, value in values.items()),
-            )
-            .order_by(cases.c.id.desc())
-            .limit(NAMED_CASES)
-        )
-        if exclude is not None:
-            related = related.where(cases.c.id != exclude)
-        branches.append(select(related.subquery()))
     if not branches:
         return {}
-    statement = branches[0] if len(branches) == 1 else union_all(*branches)
-    for row in await conn.execute(statement):
+    for row in await conn.execute(_statement(tuple(branches), exclude is not None), params):
         totals = found[row.aggregate]
         found[row.aggregate] = Totals(
             int(row.how_many), float(row.total), (row.id, *totals.cases)
