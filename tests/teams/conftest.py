@@ -95,3 +95,27 @@ async def teams(
         status, _ = await harness.send(teams_activities.installation(RITA))
         assert status == 200
         yield harness
+
+
+PUBLIC_URL = "https://approvals.example.com"
+
+
+@pytest.fixture
+async def linked_teams(
+    teams_services: Services,
+    fake_openid: FakeOpenID,
+    fake_token: FakeTokenEndpoint,
+    fake_connector: FakeConnector,
+    teams_activities: TeamsActivities,
+) -> AsyncIterator[TeamsHarness]:
+    """The harness with signed links on (a public URL and a link secret), nobody installed:
+    for the messages that answer with a link (audit exports, the dashboard)."""
+    from tests.teams.harness import TeamsHarness, running, served, settings_for
+
+    settings = settings_for(
+        fake_openid, fake_token, APPROVALS_PUBLIC_URL=PUBLIC_URL, APPROVALS_LINK_SECRET="t" * 40
+    )
+    async with running(teams_services, settings) as runtime, served(runtime) as http:
+        yield TeamsHarness(
+            teams_services, runtime, http, fake_openid, fake_connector, fake_token, teams_activities
+        )

@@ -184,6 +184,18 @@ async def served(runtime: Runtime) -> AsyncIterator[ClientSession]:
         await server.close()
 
 
+async def say(teams: TeamsHarness, user: TeamsUser, text: str, **where: Any) -> str:
+    """`user` writes `text` (in the conversation `where` describes, else their own chat); the
+    bot's last reply there, once everything it queued was delivered."""
+    activity = teams.activities.message(user, text)
+    if where:
+        activity["conversation"].update(where)
+    status, _ = await teams.send(activity)
+    assert status == 200
+    await teams.settle()
+    return teams.connector.activities_in(activity["conversation"]["id"])[-1].text or ""
+
+
 def buttons_of(card: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {
         a["verb"]: a["data"]

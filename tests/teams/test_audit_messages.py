@@ -3,8 +3,6 @@ link in their own chat (never in a group chat), others are refused, bad words ge
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -14,21 +12,7 @@ from handlers.context import Services
 from policy.loader import parse_policy
 from storage import audit
 from storage.database import Database
-from tests.teams.activities import TeamsActivities, TeamsUser
-from tests.teams.fake_connector import FakeConnector
-from tests.teams.fake_openid import FakeOpenID
-from tests.teams.fake_token import FakeTokenEndpoint
-from tests.teams.harness import (
-    MARIA,
-    POLICY,
-    RITA,
-    TeamsHarness,
-    running,
-    served,
-    settings_for,
-)
-
-PUBLIC = "https://approvals.example.com"
+from tests.teams.harness import MARIA, POLICY, RITA, TeamsHarness, say
 
 
 @pytest.fixture
@@ -43,31 +27,8 @@ def teams_services(db: Database, clock: ManualClock) -> Services:
 
 
 @pytest.fixture
-async def teams(
-    teams_services: Services,
-    fake_openid: FakeOpenID,
-    fake_token: FakeTokenEndpoint,
-    fake_connector: FakeConnector,
-    teams_activities: TeamsActivities,
-) -> AsyncIterator[TeamsHarness]:
-    settings = settings_for(
-        fake_openid, fake_token, APPROVALS_PUBLIC_URL=PUBLIC, APPROVALS_LINK_SECRET="t" * 40
-    )
-    async with running(teams_services, settings) as runtime, served(runtime) as http:
-        yield TeamsHarness(
-            teams_services, runtime, http, fake_openid, fake_connector, fake_token, teams_activities
-        )
-
-
-async def _say(teams: TeamsHarness, user: TeamsUser, text: str, **where: Any) -> str:
-    activity = teams.activities.message(user, text)
-    if where:
-        activity["conversation"].update(where)
-    status, _ = await teams.send(activity)
-    assert status == 200
-    await teams.settle()
-    replies = teams.connector.activities_in(activity["conversation"]["id"])
-    return replies[-1].text or ""
+def teams(linked_teams: TeamsHarness) -> TeamsHarness:
+    return linked_teams
 
 
 async def _actions(teams: TeamsHarness) -> list[str]:
@@ -81,10 +42,10 @@ async def test_an_auditor_verifies_and_gets_the_export_in_their_own_chat(
     await teams.file()
     await teams.settle()
 
-    assert (await _say(teams, MARIA, "audit verify")).startswith(
+    assert (await say(teams, MARIA, "audit verify")).startswith(
         "The audit log is intact: 3 events, head "
     )
-    reply = await _say(teams, MARIA, "audit export --since 30d")
+    reply = await say(teams, MARIA, "audit export --since 30d")
     assert "Your download of the audit log since 2026-01-31 09:00 UTC, as JSON Lines: " in reply
     link = urlsplit(reply.split("JSON Lines: ")[1].split()[0])
     async with teams.http.get(f"{link.path}?{link.query}") as response:
@@ -92,7 +53,7 @@ async def test_an_auditor_verifies_and_gets_the_export_in_their_own_chat(
         assert len((await response.text()).splitlines()) == 4
     assert (await _actions(teams))[-1] == "audit.exported"
 
-    in_a_group = await _say(
+    in_a_group = await say(
         teams, MARIA, "audit export", conversationType="groupChat", id="19:group@thread.v2"
     )
     assert "only send it in our one-to-one chat" in in_a_group
@@ -100,14 +61,14 @@ async def test_an_auditor_verifies_and_gets_the_export_in_their_own_chat(
 
 
 async def test_others_are_refused_and_bad_words_get_the_usage(teams: TeamsHarness) -> None:
-    refused = await _say(teams, RITA, "audit export")
+    refused = await say(teams, RITA, "audit export")
     assert refused == "Only a policy admin or auditor can do that, and you are not one."
-    refused = await _say(
+    refused = await say(
         teams, RITA, "audit export", conversationType="groupChat", id="19:group@thread.v2"
     )
     assert refused == "Only a policy admin or auditor can do that, and you are not one."
     assert await _actions(teams) == ["audit.refused", "audit.refused"]
 
-    usage = await _say(teams, MARIA, "audit verify everything")
+    usage = await say(teams, MARIA, "audit verify everything")
     assert "/audit export [--since 2026-01-31|30d] [--case EXC-000123]" in usage
     assert await _actions(teams) == ["audit.refused", "audit.refused"]
